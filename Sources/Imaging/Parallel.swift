@@ -1,0 +1,66 @@
+import Dispatch
+import Foundation
+
+/// CPU-bound loops split over the cores (DESIGN: machines have 2 cores; chunks, not tasks per voxel).
+public enum Parallel {
+    /// Worker count: the active processor count, or `OSTEOCT_THREADS` when set (for benchmarks).
+    public static var workerCount: Int {
+        if let s = ProcessInfo.processInfo.environment["OSTEOCT_THREADS"], let n = Int(s), n >= 1 { return n }
+        return max(1, ProcessInfo.processInfo.activeProcessorCount)
+    }
+
+    /// Runs `body(i)` for i in 0..<count on all cores. `body` must only touch disjoint data per index.
+    public static func forEach(_ count: Int, _ body: @Sendable (Int) -> Void) {
+        guard count > 0 else { return }
+        if count == 1 || workerCount == 1 {
+            for i in 0..<count { body(i) }
+            return
+        }
+        DispatchQueue.concurrentPerform(iterations: count) { i in body(i) }
+    }
+
+    /// Runs `body(range)` over `count` items split into contiguous chunks, one or a few per core.
+    public static func forChunks(_ count: Int, minChunk: Int = 1, _ body: @Sendable (Range<Int>) -> Void) {
+        guard count > 0 else { return }
+        let workers = workerCount
+        let chunks = max(1, min(workers * 4, count / max(1, minChunk)))
+        let size = (count + chunks - 1) / chunks
+        forEach(chunks) { c in
+            let lo = c * size
+            let hi = min(count, lo + size)
+            if lo < hi { body(lo..<hi) }
+        }
+    }
+}
+
+/// A mutable buffer shared by parallel workers that write disjoint parts of it.
+public struct SharedMutableBuffer<Element>: @unchecked Sendable {
+    public let base: UnsafeMutablePointer<Element>
+    public let count: Int
+    public init(_ buffer: UnsafeMutableBufferPointer<Element>) {
+        // A zero-length buffer may have no base address; point at a dummy that is never touched.
+        self.base = buffer.baseAddress ?? UnsafeMutablePointer<Element>.allocate(capacity: 1)
+        self.count = buffer.count
+    }
+    public subscript(i: Int) -> Element {
+        get { base[i] }
+        nonmutating set { base[i] = newValue }
+    }
+    public func slice(_ range: Range<Int>) -> UnsafeMutableBufferPointer<Element> {
+        UnsafeMutableBufferPointer(start: base + range.lowerBound, count: range.count)
+    }
+}
+
+/// First error wins; later workers see it and stop early.
+public final class FirstError<E: Error & Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: E?
+    public init() {}
+    public var value: E? { lock.lock(); defer { lock.unlock() }; return stored }
+    public var isSet: Bool { value != nil }
+    public func record(_ e: E) {
+        lock.lock()
+        if stored == nil { stored = e }
+        lock.unlock()
+    }
+}

@@ -1,0 +1,100 @@
+internal import CZlib
+
+/// Compression through the system zlib: gzip for `.nii.gz`, raw deflate (RFC 1951) for the DICOM
+/// Deflated Explicit VR Little Endian transfer syntax. Output sizes are bounded so a small hostile
+/// input cannot expand without limit.
+public enum Zlib {
+    public enum Format: Sendable {
+        /// RFC 1951 stream with no header (DICOM deflated transfer syntax, PS3.5 §A.5).
+        case raw
+        /// RFC 1952 gzip member(s).
+        case gzip
+    }
+
+    public struct Failure: Error, Equatable, CustomStringConvertible {
+        public let reason: String
+        public var description: String { reason }
+    }
+
+    /// Inflates `input`. Fails if the output would exceed `maxOutput` bytes or the stream is damaged.
+    /// Concatenated gzip members are all inflated (as gzip(1) does).
+    public static func inflate(
+        _ input: UnsafeRawBufferPointer, format: Format, maxOutput: Int
+    ) throws(Failure) -> [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(min(maxOutput, max(64 * 1024, input.count * 4)))
+        var consumedTotal = 0
+        // Several gzip members may follow each other.
+        repeat {
+            var stream = z_stream()
+            let windowBits: Int32 = format == .raw ? -15 : 15 + 16
+            guard inflateInit2_(&stream, windowBits, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+                throw Failure(reason: "zlib could not start inflating")
+            }
+            defer { inflateEnd(&stream) }
+            guard let base = input.baseAddress else { break }
+            stream.next_in = UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: Bytef.self) + consumedTotal)
+            stream.avail_in = uInt(input.count - consumedTotal)
+            var chunk = [UInt8](repeating: 0, count: 256 * 1024)
+            var status: Int32 = Z_OK
+            while status != Z_STREAM_END {
+                let produced: Int = chunk.withUnsafeMutableBytes { buf in
+                    stream.next_out = buf.baseAddress?.assumingMemoryBound(to: Bytef.self)
+                    stream.avail_out = uInt(buf.count)
+                    status = CZlib.inflate(&stream, Z_NO_FLUSH)
+                    return buf.count - Int(stream.avail_out)
+                }
+                if status == Z_NEED_DICT || status == Z_DATA_ERROR || status == Z_MEM_ERROR || status == Z_STREAM_ERROR {
+                    let msg = stream.msg.map { String(cString: $0) } ?? "code \(status)"
+                    throw Failure(reason: "damaged deflate data (\(msg)) after \(out.count) output bytes")
+                }
+                if out.count + produced > maxOutput {
+                    throw Failure(reason: "inflated size exceeds the limit of \(maxOutput) bytes")
+                }
+                out.append(contentsOf: chunk[0..<produced])
+                if status == Z_BUF_ERROR || (produced == 0 && stream.avail_in == 0 && status != Z_STREAM_END) {
+                    throw Failure(reason: "deflate data ends early after \(out.count) output bytes (truncated)")
+                }
+            }
+            consumedTotal = input.count - Int(stream.avail_in)
+            // Only gzip allows further members; ignore trailing zero padding after the last one.
+        } while format == .gzip && consumedTotal < input.count
+            && input[consumedTotal] == 0x1F && consumedTotal + 1 < input.count && input[consumedTotal + 1] == 0x8B
+        return out
+    }
+
+    public static func inflate(_ input: [UInt8], format: Format, maxOutput: Int) throws(Failure) -> [UInt8] {
+        let r: Result<[UInt8], Failure> = input.withUnsafeBytes { buf in
+            do throws(Failure) { return .success(try inflate(buf, format: format, maxOutput: maxOutput)) } catch {
+                return .failure(error)
+            }
+        }
+        return try r.get()
+    }
+
+    /// Deflates `input`. gzip output has no file name and modification time 0, so the same input
+    /// always gives the same bytes.
+    public static func deflate(_ input: [UInt8], format: Format, level: Int32 = 6) throws(Failure) -> [UInt8] {
+        var stream = z_stream()
+        let windowBits: Int32 = format == .raw ? -15 : 15 + 16
+        guard deflateInit2_(
+            &stream, level, Z_DEFLATED, windowBits, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION,
+            Int32(MemoryLayout<z_stream>.size)) == Z_OK
+        else { throw Failure(reason: "zlib could not start deflating") }
+        defer { deflateEnd(&stream) }
+        let bound = Int(deflateBound(&stream, uLong(input.count)))
+        var out = [UInt8](repeating: 0, count: bound + 64)
+        let status: Int32 = input.withUnsafeBytes { inp in
+            out.withUnsafeMutableBytes { o in
+                stream.next_in = UnsafeMutablePointer(mutating: inp.baseAddress?.assumingMemoryBound(to: Bytef.self))
+                stream.avail_in = uInt(inp.count)
+                stream.next_out = o.baseAddress?.assumingMemoryBound(to: Bytef.self)
+                stream.avail_out = uInt(o.count)
+                return CZlib.deflate(&stream, Z_FINISH)
+            }
+        }
+        guard status == Z_STREAM_END else { throw Failure(reason: "deflate failed (code \(status))") }
+        out.removeLast(out.count - Int(stream.total_out))
+        return out
+    }
+}

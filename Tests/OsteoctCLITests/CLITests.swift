@@ -1,0 +1,96 @@
+import DICOM
+import Foundation
+import Imaging
+import Testing
+
+/// Runs the built `osteoct` binary as a user would.
+struct CLI {
+    static var binary: String {
+        // Tests/OsteoctCLITests/CLITests.swift → package root → .build/debug/osteoct
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return root.appendingPathComponent(".build/debug/osteoct").path
+    }
+
+    struct Run {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static func run(_ args: [String]) throws -> Run {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = args
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Run(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+}
+
+func tempDir() -> String {
+    let dir = NSTemporaryDirectory() + "osteoct-cli-" + UUID().uuidString
+    try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    return dir
+}
+
+@Suite("osteoct command line", .serialized)
+struct CLITests {
+    @Test("--help on every command, exit 0")
+    func help() throws {
+        for args in [["--help"], ["inspect", "--help"], ["convert", "--help"], ["bench", "dicom", "--help"], ["dump", "--help"]] {
+            let r = try CLI.run(args)
+            #expect(r.status == 0, "\(args)")
+            #expect(r.stdout.contains("USAGE"), "\(args)")
+        }
+    }
+
+    @Test("bad usage exits 2 with a message; a failed command exits 1 with one")
+    func exitCodes() throws {
+        let missing = try CLI.run(["inspect"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("Missing expected argument"))
+        let badOutput = try CLI.run(["convert", "in", "out.txt"])
+        #expect(badOutput.status == 2)
+        #expect(badOutput.stderr.contains(".nii"))
+        let unknown = try CLI.run(["frobnicate"])
+        #expect(unknown.status == 2)
+        let nothing = try CLI.run(["inspect", "/nonexistent/osteoct"])
+        #expect(nothing.status == 1)
+        #expect(nothing.stderr.contains("no such file or directory"))
+    }
+
+    @Test("inspect --json and convert on a written series")
+    func inspectAndConvert() throws {
+        let dir = tempDir()
+        let g = VolumeGeometry(spacing: Vec3(0.8, 0.8, 1.25), origin: Vec3(-10, -10, 50))
+        let voxels: [Int16] = (0..<(16 * 16 * 5)).map { (i: Int) -> Int16 in Int16(i % 2000 - 1000) }
+        let v = try Volume(size: Dim3(16, 16, 5), geometry: g, voxels: voxels)
+        var d = CTSeriesDescription(
+            studyInstanceUID: DICOMUID.derived(from: "cli-study"), seriesInstanceUID: DICOMUID.derived(from: "cli-series"),
+            frameOfReferenceUID: DICOMUID.derived(from: "cli-for"), sopInstanceUIDPrefix: DICOMUID.derived(from: "cli-sop"),
+            sliceThickness_mm: 1.25)
+        d.seriesNumber = 7
+        try CTSeriesWriter.write(v, d, to: dir + "/dicom")
+        let inspect = try CLI.run(["inspect", dir, "--json"])
+        #expect(inspect.status == 0, "\(inspect.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8)) as? [String: Any]
+        let studies = json?["studies"] as? [[String: Any]]
+        let series = studies?.first?["series"] as? [[String: Any]]
+        #expect(series?.first?["seriesNumber"] as? Int == 7)
+        #expect(series?.first?["frames"] as? Int == 5)
+        let out = dir + "/ct.nii.gz"
+        let convert = try CLI.run(["convert", dir + "/dicom", out, "--json"])
+        #expect(convert.status == 0, "\(convert.stderr)")
+        let (back, _) = try NIfTI.read(path: out).int16Volume()
+        #expect(back.voxels == voxels)
+        // The same input converts to the same bytes.
+        let out2 = dir + "/ct2.nii.gz"
+        _ = try CLI.run(["convert", dir + "/dicom", out2])
+        #expect(try FileIO.readAll(path: out) == FileIO.readAll(path: out2))
+    }
+}
