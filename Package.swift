@@ -37,10 +37,7 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], swiftSettings: strictSettings),
-        .testTarget(
-            name: "DICOMTests", dependencies: ["DICOM", "Imaging"],
-            resources: [.copy("Fixtures")], swiftSettings: strictSettings
-        ),
+        .testTarget(name: "DICOMTests", dependencies: ["DICOM", "Imaging"], swiftSettings: strictSettings),
         .testTarget(name: "OsteoctCLITests", dependencies: ["osteoct", "DICOM", "Imaging"], swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]

@@ -68,11 +68,6 @@ func temporaryDirectory(_ name: String = #function) -> String {
     return dir
 }
 
-/// Path of a committed fixture file.
-func fixture(_ name: String) -> String? {
-    Bundle.module.path(forResource: name, ofType: nil, inDirectory: "Fixtures")
-}
-
 /// An axial test volume whose voxel value encodes its index, so placement errors show.
 func indexedVolume(nx: Int = 12, ny: Int = 10, nz: Int = 6, spacing: Vec3 = Vec3(0.7, 0.8, 1.25), origin: Vec3 = Vec3(-20, -30, 100))
     -> Volume<Int16>
