@@ -36,6 +36,8 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Developer tool: seeded mutation fuzzing of the DICOM reader and codecs (Tests/interop/run.sh runs it).
+        .executableTarget(name: "osteoct-fuzz", dependencies: ["DICOM", "Imaging"], swiftSettings: strictSettings),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], swiftSettings: strictSettings),
         .testTarget(name: "DICOMTests", dependencies: ["DICOM", "Imaging"], swiftSettings: strictSettings),
         .testTarget(name: "OsteoctCLITests", dependencies: ["osteoct", "DICOM", "Imaging"], swiftSettings: strictSettings),

@@ -65,7 +65,12 @@ public struct DICOMFile: Sendable {
             if let uid = meta.string(.transferSyntaxUID), !uid.isEmpty {
                 ts = TransferSyntax.lookup(uid)
             } else {
-                ts = try guessEncoding(bytes, at: start)
+                do {
+                    ts = try guessEncoding(bytes, at: start)
+                } catch {
+                    throw .notDICOM(
+                        reason: "the file meta information has no Transfer Syntax UID and the data at byte \(start) does not start with a group 0008 element")
+                }
                 meta.warnings.append("file meta information has no Transfer Syntax UID; guessed \(ts.name)")
             }
         } else {
@@ -82,10 +87,29 @@ public struct DICOMFile: Sendable {
             }
             bodyStart = 0
         }
-        var parser = Parser(bytes: body, explicitVR: ts.explicitVR, littleEndian: ts.littleEndian, limits: limits)
+        // Some writers declare one VR encoding and use the other (pydicom's SC_rgb_jpeg.dcm says
+        // Explicit VR but is Implicit); the first element tells, as PS3.5 §7.1 layouts differ.
+        var explicitVR = ts.explicitVR
+        var encodingWarning: String?
+        if ts.littleEndian, body.count >= bodyStart + 8 {
+            let vrValid = VR(bytes: body[bodyStart + 4], body[bodyStart + 5]) != nil
+            if explicitVR && !vrValid {
+                explicitVR = false
+                encodingWarning = "the data set is encoded Implicit VR although \(ts.name) is declared; read as Implicit VR"
+            } else if !explicitVR && vrValid && !ts.explicitVR {
+                let implicitLength = Int(body[bodyStart + 4]) | Int(body[bodyStart + 5]) << 8
+                    | Int(body[bodyStart + 6]) << 16 | Int(body[bodyStart + 7]) << 24
+                if implicitLength > body.count - bodyStart - 8 {
+                    explicitVR = true
+                    encodingWarning = "the data set is encoded Explicit VR although \(ts.name) is declared; read as Explicit VR"
+                }
+            }
+        }
+        var parser = Parser(bytes: body, explicitVR: explicitVR, littleEndian: ts.littleEndian, limits: limits)
         parser.pos = bodyStart
         parser.stopBeforePixels = stopBeforePixels
-        let ds = try parser.parseTopLevel()
+        var ds = try parser.parseTopLevel()
+        if let encodingWarning { ds.warnings.insert(encodingWarning, at: 0) }
         return DICOMFile(meta: meta, dataSet: ds, transferSyntax: ts, hasPreamble: hasPreamble)
     }
 

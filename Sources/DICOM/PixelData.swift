@@ -3,7 +3,7 @@ import Imaging
 /// The table of pixel codecs, by transfer syntax UID (pydicom-style: small separately tested units).
 public enum PixelCodecs {
     public static let all: [any PixelCodec] = [
-        RLECodec(), JPEGLosslessCodec(), JPEG2000Codec(),
+        RLECodec(), JPEGLosslessCodec(), JPEGLSCodec(), JPEG2000Codec(),
     ]
 
     public static func codec(for uid: String) -> (any PixelCodec)? {

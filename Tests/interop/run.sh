@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Interop checks of OsteoCT against real third-party tools. Installs what it needs:
+#   Debian: dcmtk, dicom3tools (dciodvfy), libgdcm-tools (gdcmconv), dcm2niix, libopenjp2-7
+#   PyPI (venv .venv/): pydicom 3, pydicom-data, nibabel, numpy
+# Checks (each prints one line; the script fails if any fails):
+#   1. phantom series pass dciodvfy's CT Image IOD checks with no errors
+#   2. `osteoct convert` of the phantom equals pydicom's reading and dcm2niix's output
+#   3. the phantom slice encoded by DCMTK/GDCM in every transfer syntax converts to the same volume
+#   4. real files shipped with pydicom (CT, Enhanced CT, JPEG Lossless, J2K, RLE, big endian…)
+#      convert to what pydicom reads
+#   5. fuzzing: ≥100,000 mutated files from the codec fixtures, no crash
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+WORK="$ROOT/Tests/interop/work"
+FUZZ_ITERATIONS="${FUZZ_ITERATIONS:-100000}"
+rm -rf "$WORK"; mkdir -p "$WORK"
+cd "$ROOT"
+
+SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+need=()
+for pair in dcmdump:dcmtk dciodvfy:dicom3tools gdcmconv:libgdcm-tools dcm2niix:dcm2niix; do
+    command -v "${pair%%:*}" >/dev/null || need+=("${pair##*:}")
+done
+ldconfig -p | grep -q libopenjp2.so.7 || need+=(libopenjp2-7)
+if [ ${#need[@]} -gt 0 ]; then
+    echo "installing ${need[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
+.venv/bin/pip install -q --disable-pip-version-check "pydicom==3.0.2" "pydicom-data==1.0.0" nibabel numpy
+PY=.venv/bin/python
+PYDICOM_FILES="$($PY -c 'import pydicom, os; print(os.path.join(os.path.dirname(pydicom.__file__), "data", "test_files"))')"
+PYDICOM_DATA="$($PY -c 'import data_store, os; print(os.path.join(os.path.dirname(data_store.__file__), "data"))')"
+
+swift build -c release --product osteoct >/dev/null
+swift build -c release --product osteoct-fuzz >/dev/null
+BIN="$(swift build -c release --show-bin-path)"
+OSTEOCT="$BIN/osteoct"
+
+failures=0
+check() {  # name, command...
+    local name="$1"; shift
+    if out="$("$@" 2>&1)"; then
+        echo "PASS $name ${out:+— $(echo "$out" | tail -1)}"
+    else
+        echo "FAIL $name"; echo "$out" | tail -20 | sed 's/^/     /'
+        failures=$((failures + 1))
+    fi
+}
+
+# 1. dciodvfy on the phantom (small size; every slice)
+"$OSTEOCT" phantom "$WORK/phantom" --size small --seed 7 >/dev/null
+dciodvfy_all() {
+    local errors=0 files=0
+    for f in "$1"/*.dcm; do
+        files=$((files + 1))
+        if dciodvfy "$f" 2>&1 | grep -q '^Error'; then errors=$((errors + 1)); dciodvfy "$f" 2>&1 | grep '^Error' | head -3; fi
+    done
+    echo "$files files, $errors with errors"
+    [ "$errors" = 0 ]
+}
+check "dciodvfy CT Image IOD on the phantom series" dciodvfy_all "$WORK/phantom/dicom"
+check "dcentvfy: study/series/frame-of-reference consistency" bash -c "out=\$(dcentvfy $WORK/phantom/dicom/*.dcm 2>&1); echo \"\$out\" | head -5; ! echo \"\$out\" | grep -q Error"
+
+# 2. convert vs pydicom and dcm2niix
+convert_vs() {  # dicomdir name
+    "$OSTEOCT" convert "$1" "$WORK/$2.nii.gz" >/dev/null
+    mkdir -p "$WORK/d2n-$2"
+    dcm2niix -o "$WORK/d2n-$2" -f out -z y "$1" >/dev/null
+    $PY Tests/interop/compare_volume.py "$WORK/$2.nii.gz" "$1" --dcm2niix "$(ls "$WORK/d2n-$2"/out*.nii.gz | head -1)"
+}
+check "convert phantom = pydicom = dcm2niix (voxels exact, affine < 1e-3 mm)" convert_vs "$WORK/phantom/dicom" phantom
+
+# 3. every transfer syntax from third-party encoders
+encode_all() {
+    local src="$WORK/phantom/dicom" base="$WORK/ts"
+    mkdir -p "$base"
+    for ts in ile ebe deflate rle jpegll-sv1 jpegll-sv6 jpegls j2k; do mkdir -p "$base/$ts"; done
+    for f in "$src"/*.dcm; do
+        n="$(basename "$f")"
+        dcmconv +ti "$f" "$base/ile/$n"
+        dcmconv +tb "$f" "$base/ebe/$n"
+        dcmconv +td "$f" "$base/deflate/$n"
+        dcmcrle "$f" "$base/rle/$n"
+        dcmcjpeg +e1 "$f" "$base/jpegll-sv1/$n"
+        dcmcjpeg +el +sv 6 "$f" "$base/jpegll-sv6/$n"
+        dcmcjpls +el "$f" "$base/jpegls/$n"
+        gdcmconv --j2k "$f" "$base/j2k/$n"
+    done
+    "$OSTEOCT" convert "$src" "$WORK/ts-reference.nii" >/dev/null
+    local bad=0
+    for ts in ile ebe deflate rle jpegll-sv1 jpegll-sv6 jpegls j2k; do
+        if ! "$OSTEOCT" convert "$base/$ts" "$WORK/ts-$ts.nii" >/dev/null 2>"$WORK/ts-$ts.err"; then
+            echo "$ts: $(tail -1 "$WORK/ts-$ts.err")"; bad=$((bad + 1)); continue
+        fi
+        cmp -s "$WORK/ts-reference.nii" "$WORK/ts-$ts.nii" || { echo "$ts: volume differs"; bad=$((bad + 1)); }
+    done
+    echo "8 transfer syntaxes, $bad differ"
+    [ "$bad" = 0 ]
+}
+check "DCMTK/GDCM encodings (implicit, big endian, deflate, RLE, JPEG LL SV1/SV6, JPEG-LS, J2K) decode identically" encode_all
+
+# 4. real files shipped with pydicom
+real_files() {
+    local bad=0 n=0
+    for f in "$PYDICOM_FILES/CT_small.dcm" "$PYDICOM_DATA/bad_sequence.dcm" "$PYDICOM_DATA/693_J2KR.dcm" "$PYDICOM_DATA/693_UNCR.dcm" \
+        "$PYDICOM_DATA/explicit_VR-UN.dcm" "$PYDICOM_DATA/eCT_Supplemental.dcm" "$PYDICOM_FILES/MR_small_RLE.dcm" \
+        "$PYDICOM_FILES/MR_small_bigendian.dcm" "$PYDICOM_FILES/MR_small_implicit.dcm" "$PYDICOM_FILES/MR_small_jp2klossless.dcm" \
+        "$PYDICOM_FILES/MR_small_jpeg_ls_lossless.dcm" "$PYDICOM_FILES/J2K_pixelrep_mismatch.dcm" \
+        "$PYDICOM_FILES/dicomdirtests/98892001/CT5N"; do
+        n=$((n + 1))
+        out="$WORK/real-$n.nii"
+        if ! "$OSTEOCT" convert "$f" "$out" >/dev/null 2>"$out.err"; then echo "$(basename "$f"): $(tail -1 "$out.err")"; bad=$((bad + 1)); continue; fi
+        $PY Tests/interop/compare_volume.py "$out" "$f" >/dev/null || { echo "$(basename "$f") differs from pydicom"; bad=$((bad + 1)); }
+    done
+    # Files that must be refused with a message, not read as garbage.
+    for f in "$PYDICOM_FILES/no_meta.dcm" "$PYDICOM_FILES/MR_truncated.dcm" "$PYDICOM_FILES/dicomdirtests/77654033/CT2"; do
+        n=$((n + 1))
+        if "$OSTEOCT" convert "$f" "$WORK/bad.nii" >/dev/null 2>&1; then echo "$(basename "$f") was accepted"; bad=$((bad + 1)); fi
+    done
+    echo "$n real files, $bad problems"
+    [ "$bad" = 0 ]
+}
+check "real pydicom/pydicom-data files: converted = pydicom; broken ones refused" real_files
+
+# 5. fuzzing
+check "fuzz: $FUZZ_ITERATIONS mutated inputs from the codec fixtures, no crash" \
+    "$BIN/osteoct-fuzz" --iterations "$FUZZ_ITERATIONS" --seed 1 Tests/DICOMTests/Fixtures
+
+if [ "$failures" -gt 0 ]; then echo "$failures interop check(s) failed"; exit 1; fi
+echo "all interop checks passed"
