@@ -19,6 +19,10 @@ public struct DICOMFile: Sendable {
     public var transferSyntax: TransferSyntax
     /// Whether the file had the 128-byte preamble and "DICM".
     public var hasPreamble: Bool
+    /// When parsed with `stopBeforePixels` from an uncompressed, non-deflated file: where the native
+    /// Pixel Data value starts in the file and how long it is, so a loader can read pixels straight
+    /// into its volume without parsing the file again.
+    public var nativePixelData: (offset: Int, length: Int)?
     /// Warnings from reading (non-conformant but readable structures).
     public var warnings: [String] { meta.warnings + dataSet.warnings }
 
@@ -110,7 +114,9 @@ public struct DICOMFile: Sendable {
         parser.stopBeforePixels = stopBeforePixels
         var ds = try parser.parseTopLevel()
         if let encodingWarning { ds.warnings.insert(encodingWarning, at: 0) }
-        return DICOMFile(meta: meta, dataSet: ds, transferSyntax: ts, hasPreamble: hasPreamble)
+        var file = DICOMFile(meta: meta, dataSet: ds, transferSyntax: ts, hasPreamble: hasPreamble)
+        if stopBeforePixels, !ts.deflated, !ts.encapsulated { file.nativePixelData = parser.nativePixelDataLocation() }
+        return file
     }
 
     private static func looksLikeMetaGroup(_ b: [UInt8], at i: Int) -> Bool {
@@ -189,6 +195,19 @@ struct Parser {
     }
 
     // MARK: structure
+
+    /// After `parseTopLevel` stopped before pixels: the value offset and length of a defined-length
+    /// (7FE0,0010) element starting at `pos`, if its header is in the buffer.
+    func nativePixelDataLocation() -> (offset: Int, length: Int)? {
+        guard pos + 12 <= bytes.count, Tag(u16(pos), u16(pos + 2)) == .pixelData else { return nil }
+        if explicitVR {
+            guard let vr = VR(bytes: bytes[pos + 4], bytes[pos + 5]), vr == .OW || vr == .OB else { return nil }
+            let length = u32(pos + 8)
+            return length == 0xFFFF_FFFF ? nil : (pos + 12, Int(length))
+        }
+        let length = u32(pos + 4)
+        return length == 0xFFFF_FFFF ? nil : (pos + 8, Int(length))
+    }
 
     mutating func parseMeta() throws(DICOMError) -> DataSet {
         var ds = DataSet()

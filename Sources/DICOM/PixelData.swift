@@ -258,6 +258,52 @@ public enum PixelValues {
         return clamped
     }
 
+    /// Converts a 16-bit single-sample frame held in `buffer` (its native little-endian bytes) to HU
+    /// in place; same rules as `toInt16`. Returns the number of clamped values.
+    public static func toInt16InPlace(
+        _ buffer: UnsafeMutableBufferPointer<Int16>, descriptor d: PixelDescriptor, rescale: Rescale
+    ) -> Int {
+        precondition(d.bitsAllocated == 16 && d.samplesPerPixel == 1, "in-place conversion needs 16-bit single-sample data")
+        let n = min(d.rows * d.columns, buffer.count)
+        let bs = d.bitsStored
+        let shift = Int32(32 - bs)
+        var clamped = 0
+        let integerRescale = rescale.slope == 1 && rescale.intercept == rescale.intercept.rounded()
+            && abs(rescale.intercept) < 1e9
+        if integerRescale && bs == 16 && d.isSigned {
+            let icpt = Int32(rescale.intercept)
+            if icpt == 0 { return 0 }
+            // Two vectorisable passes: the stored range, then a plain add when no value can leave
+            // Int16 (the normal case); otherwise clamp value by value.
+            var lo = Int16.max, hi = Int16.min
+            for i in 0..<n {
+                let v = Int16(littleEndian: buffer[i])
+                lo = min(lo, v)
+                hi = max(hi, v)
+            }
+            if Int32(lo) + icpt >= Int32(Int16.min) && Int32(hi) + icpt <= Int32(Int16.max) {
+                let add = Int16(icpt)
+                for i in 0..<n { buffer[i] = Int16(littleEndian: buffer[i]) &+ add }
+                return 0
+            }
+            for i in 0..<n {
+                let v = Int32(Int16(littleEndian: buffer[i])) + icpt
+                buffer[i] = clampInt16(v, &clamped)
+            }
+            return clamped
+        }
+        for i in 0..<n {
+            let raw = Int32(UInt16(littleEndian: UInt16(bitPattern: buffer[i])))
+            let v = d.isSigned ? (raw << shift) >> shift : raw & Int32((1 << bs) - 1)
+            if integerRescale {
+                buffer[i] = clampInt16(v + Int32(rescale.intercept), &clamped)
+            } else {
+                buffer[i] = clampInt16(roundHalfAway(Double(v) * rescale.slope + rescale.intercept), &clamped)
+            }
+        }
+        return clamped
+    }
+
     /// The stored value of sample `index` of a native frame (any of 8/16/32 bits, signed or not).
     public static func storedValue(_ native: UnsafeRawBufferPointer, index: Int, descriptor d: PixelDescriptor) -> Int64 {
         var raw: UInt64 = 0

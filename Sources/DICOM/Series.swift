@@ -25,6 +25,9 @@ public struct ImageFrame: Sendable {
     public var kernel: String?
     /// Enhanced images: Stack ID and In-Stack Position Number of the frame.
     public var stackID: String?
+    /// Byte offset in the file of this frame's native little-endian pixels, when the file is
+    /// uncompressed and not deflated (lets the loader read pixels straight into the volume).
+    public var nativePixelOffset: Int?
 
     /// Unit normal of the image plane (row × column), pointing the way slices are ordered.
     public var normal: Vec3 { rowDirection.cross(columnDirection).normalized }
@@ -89,7 +92,7 @@ public enum DICOMScanner {
     /// How much of each file is read to parse its header; pixel data starts within the first few KB
     /// of a CT slice, and an Enhanced CT header with its functional groups can be larger: the whole
     /// file is read then.
-    static let headerPrefixBytes = 64 * 1024
+    static let headerPrefixBytes = 16 * 1024
 
     public static func scan(_ paths: [String]) throws(DICOMError) -> ScanResult {
         var files: [String] = []
@@ -237,7 +240,16 @@ public enum DICOMScanner {
             instanceNumber: ds.int(.instanceNumber), acquisitionNumber: ds.int(.acquisitionNumber),
             position: pos, rowDirection: row, columnDirection: col, columnSpacing: cs, rowSpacing: rs,
             sliceThickness: ds.double(.sliceThickness), rescale: rescale, pixel: pixel,
-            transferSyntax: file.transferSyntax, kernel: ds.string(.convolutionKernel), stackID: nil)
+            transferSyntax: file.transferSyntax, kernel: ds.string(.convolutionKernel), stackID: nil,
+            nativePixelOffset: nativeOffset(file, pixel, frame: 0))
+    }
+
+    /// Where frame `frame` starts in the file, for uncompressed little-endian pixel data of the full size.
+    static func nativeOffset(_ file: DICOMFile, _ pixel: ImagePixelInfo, frame: Int) -> Int? {
+        guard let (offset, length) = file.nativePixelData, file.transferSyntax.littleEndian,
+            length >= pixel.descriptor.frameByteCount * pixel.numberOfFrames
+        else { return nil }
+        return offset + frame * pixel.descriptor.frameByteCount
     }
 
     /// Frames of a multi-frame image with functional groups (Enhanced CT, PS3.3 C.7.6.16): per-frame
@@ -278,7 +290,7 @@ public enum DICOMScanner {
                     sliceThickness: measures?.double(.sliceThickness), rescale: rescale, pixel: pixel,
                     transferSyntax: file.transferSyntax,
                     kernel: group(.ctReconstructionSequence)?.string(.convolutionKernel),
-                    stackID: content?.string(.stackID)))
+                    stackID: content?.string(.stackID), nativePixelOffset: nativeOffset(file, pixel, frame: i)))
         }
         return frames
     }

@@ -221,7 +221,8 @@ public enum VolumeAssembly {
         let files = byFile.keys.sorted()
         let work = files.map { byFile[$0] ?? [] }
 
-        var voxels = [Int16](repeating: 0, count: voxelCount)
+        // Every slice below is written (or the load fails), so the buffer need not be zeroed first.
+        var voxels = VoxelBuffer.uninitialized(voxelCount, of: Int16.self)
         let failure = FirstError<DICOMError>()
         let clampCounter = Counter()
         voxels.withUnsafeMutableBufferPointer { buf in
@@ -231,6 +232,13 @@ public enum VolumeAssembly {
                 let items = work[w]
                 guard let path = items.first?.frame.path else { return }
                 do throws(DICOMError) {
+                    // Uncompressed little endian: read each frame straight into its slice and
+                    // rescale in place (no copy of the file, no second parse).
+                    if items.allSatisfy({ $0.frame.nativePixelOffset != nil && $0.frame.pixel.descriptor.bitsAllocated == 16 }) {
+                        let clamped = try readNativeFrames(path: path, items: items, into: out, sliceVoxels: sliceVoxels)
+                        if clamped > 0 { clampCounter.add(clamped) }
+                        return
+                    }
                     let file = try DICOMFile.read(path: path)
                     for (slice, frame) in items {
                         let dst = out.slice((slice * sliceVoxels)..<((slice + 1) * sliceVoxels))
@@ -260,6 +268,33 @@ public enum VolumeAssembly {
         }
         return LoadedVolume(
             volume: volume, stack: stack, geometry: geo, paddingHU: paddingHU, clampedVoxels: clampCounter.value, notes: notes)
+    }
+
+    /// pread()s each frame's bytes into its slice, then converts stored values to HU in place.
+    static func readNativeFrames(
+        path: String, items: [(slice: Int, frame: ImageFrame)], into out: SharedMutableBuffer<Int16>, sliceVoxels: Int
+    ) throws(DICOMError) -> Int {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .io(path: path, reason: "cannot open: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var clamped = 0
+        for (slice, frame) in items {
+            let dst = out.slice((slice * sliceVoxels)..<((slice + 1) * sliceVoxels))
+            let bytes = UnsafeMutableRawBufferPointer(dst)
+            var done = 0
+            let offset = frame.nativePixelOffset ?? 0
+            while done < bytes.count {
+                guard let base = bytes.baseAddress else { break }
+                let n = pread(fd, base + done, bytes.count - done, off_t(offset + done))
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 {
+                    throw .truncated(offset: offset + done, tag: .pixelData, needed: bytes.count - done, available: 0)
+                }
+                done += n
+            }
+            clamped += PixelValues.toInt16InPlace(dst, descriptor: frame.pixel.descriptor, rescale: frame.rescale)
+        }
+        return clamped
     }
 
     static func makeVolume(_ geo: StackGeometry, _ voxels: [Int16]) throws(DICOMError) -> Volume<Int16> {
