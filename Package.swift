@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "osteoct", targets: ["osteoct"]),
         .library(name: "Imaging", targets: ["Imaging"]),
         .library(name: "DICOM", targets: ["DICOM"]),
+        .library(name: "Phantom", targets: ["Phantom"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -28,10 +29,11 @@ let package = Package(
         .target(name: "COpenJPEG", path: "Sources/COpenJPEG", linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "Imaging", dependencies: ["CZlib"], swiftSettings: strictSettings),
         .target(name: "DICOM", dependencies: ["Imaging", "CZlib", "COpenJPEG"], swiftSettings: strictSettings),
+        .target(name: "Phantom", dependencies: ["Imaging", "DICOM"], swiftSettings: strictSettings),
         .executableTarget(
             name: "osteoct",
             dependencies: [
-                "Imaging", "DICOM",
+                "Imaging", "DICOM", "Phantom",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -39,7 +41,11 @@ let package = Package(
         // Developer tool: seeded mutation fuzzing of the DICOM reader and codecs (Tests/interop/run.sh runs it).
         .executableTarget(name: "osteoct-fuzz", dependencies: ["DICOM", "Imaging"], swiftSettings: strictSettings),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], swiftSettings: strictSettings),
-        .testTarget(name: "DICOMTests", dependencies: ["DICOM", "Imaging"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "DICOMTests", dependencies: ["DICOM", "Imaging"],
+            resources: [.copy("Fixtures")], swiftSettings: strictSettings
+        ),
+        .testTarget(name: "PhantomTests", dependencies: ["Phantom", "DICOM", "Imaging"], swiftSettings: strictSettings),
         .testTarget(name: "OsteoctCLITests", dependencies: ["osteoct", "DICOM", "Imaging"], swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]

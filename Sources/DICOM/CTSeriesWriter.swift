@@ -99,7 +99,6 @@ public enum CTSeriesWriter {
         ds.set(.seriesTime, .TM, d.studyTime)
         ds.set(.bodyPartExamined, .CS, d.bodyPartExamined)
         ds.set(.patientPosition, .CS, "HFS")
-        ds.set(.laterality, .CS, "")
         // Frame of Reference
         ds.set(.frameOfReferenceUID, .UI, d.frameOfReferenceUID)
         ds.set(.positionReferenceIndicator, .LO, "")

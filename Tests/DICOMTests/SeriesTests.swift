@@ -277,4 +277,29 @@ struct SeriesTests {
         #expect(scan.unreadable[0].reason.contains("not a DICOM file"))
         #expect { try StackLookup.find(in: scan, selector: nil) } throws: { "\($0)".contains("no image volume") }
     }
+
+    @Test("Uncompressed frames read straight into the volume: unsigned 12-bit with junk high bits, slope 2")
+    func directReadPath() throws {
+        let dir = temporaryDirectory()
+        let v = indexedVolume(nx: 6, ny: 5, nz: 3)
+        for k in 0..<3 {
+            var ds = try CTSeriesWriter.slice(v, k, seriesDescription("direct"))
+            ds.set(.pixelRepresentation, us: [0])
+            ds.set(.bitsStored, us: [12])
+            ds.set(.highBit, us: [11])
+            ds.set(.rescaleSlope, ds: [2])
+            ds.set(.rescaleIntercept, ds: [-100])
+            // stored = i + 7k in the low 12 bits, 0xF000 junk above them (must be masked off).
+            let stored: [UInt16] = (0..<30).map { UInt16($0 + 7 * k) | 0xF000 }
+            ds.set(.pixelData, .OW, bytes: le16(stored))
+            try FileIO.writeAtomically(try DICOMWriter.part10(ds), to: dir + "/d\(k).dcm")
+        }
+        let scan = try DICOMScanner.scan([dir])
+        let stack = try StackLookup.find(in: scan, selector: nil)
+        #expect(stack.frames.allSatisfy { $0.nativePixelOffset != nil })
+        let loaded = try VolumeAssembly.load(stack)
+        for k in 0..<3 {
+            for i in 0..<30 { #expect(Int(loaded.volume.voxels[k * 30 + i]) == 2 * (i + 7 * k) - 100) }
+        }
+    }
 }

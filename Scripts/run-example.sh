@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The main job on the bundled example, end to end, offline:
+#   1. build osteoct (release);
+#   2. write the example study: the digital hip phantom (72-year-old osteopenic woman, standard
+#      512×512×300 CT at 0.742 × 1.25 mm, with a calibration phantom) — Examples/phantom-standard.args;
+#   3. inspect it (series, eligibility for hip analysis, the chosen series and why);
+#   4. convert the chosen series to NIfTI (HU) next to its label map and ground truth.
+# Output: out/example/ (study/dicom, study/labels.nii.gz, study/truth.json, inspect.json, ct.nii.gz).
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+OUT="$ROOT/out/example"
+cd "$ROOT"
+swift build -c release --product osteoct
+OSTEOCT="$(swift build -c release --show-bin-path)/osteoct"
+rm -rf "$OUT"; mkdir -p "$OUT"
+# shellcheck disable=SC2046
+"$OSTEOCT" phantom "$OUT/study" $(grep -v '^#' Examples/phantom-standard.args)
+"$OSTEOCT" inspect "$OUT/study/dicom"
+"$OSTEOCT" inspect "$OUT/study/dicom" --json > "$OUT/inspect.json"
+"$OSTEOCT" convert "$OUT/study/dicom" "$OUT/ct.nii.gz" --series hip
+echo "example written to $OUT"
