@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Interop checks of OsteoCT against real third-party tools. Installs what it needs:
 #   Debian: dcmtk, dicom3tools (dciodvfy), libgdcm-tools (gdcmconv), dcm2niix, libopenjp2-7
-#   PyPI (venv .venv/): pydicom 3, pydicom-data, nibabel, numpy
+#   PyPI (venv .venv/): pydicom 3, pydicom-data, nibabel, numpy, pylibjpeg (+libjpeg, openjpeg), pyjpegls
 # Checks (each prints one line; the script fails if any fails):
 #   1. phantom series pass dciodvfy's CT Image IOD checks with no errors
 #   2. `osteoct convert` of the phantom equals pydicom's reading and dcm2niix's output
@@ -28,7 +28,7 @@ if [ ${#need[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
-.venv/bin/pip install -q --disable-pip-version-check "pydicom==3.0.2" "pydicom-data==1.0.0" nibabel numpy
+.venv/bin/pip install -q --disable-pip-version-check "pydicom==3.0.2" "pydicom-data==1.0.0" nibabel numpy pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg pyjpegls
 PY=.venv/bin/python
 PYDICOM_FILES="$($PY -c 'import pydicom, os; print(os.path.join(os.path.dirname(pydicom.__file__), "data", "test_files"))')"
 PYDICOM_DATA="$($PY -c 'import data_store, os; print(os.path.join(os.path.dirname(data_store.__file__), "data"))')"
