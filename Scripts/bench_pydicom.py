@@ -23,9 +23,10 @@ def load(folder):
     n = np.cross(iop[:3], iop[3:])
     dss.sort(key=lambda d: float(np.dot(n, np.array(d.ImagePositionPatient, dtype=float))))
     vol = np.stack([d.pixel_array for d in dss])
-    slope = float(getattr(dss[0], "RescaleSlope", 1))
-    inter = float(getattr(dss[0], "RescaleIntercept", 0))
-    return (vol.astype(np.int32) * int(slope) + int(inter)).astype(np.int16), dss[0].file_meta.TransferSyntaxUID
+    # To HU in place, as osteoct does (slope 1 and an integer intercept in these series).
+    vol = vol.astype(np.int16, copy=False)
+    vol += np.int16(int(float(getattr(dss[0], "RescaleIntercept", 0))))
+    return vol, dss[0].file_meta.TransferSyntaxUID
 
 
 def main():

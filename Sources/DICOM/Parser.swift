@@ -8,6 +8,8 @@ public struct ParseLimits: Sendable {
     public var maxElements = 2_000_000
     /// Largest inflated size of a deflated data set.
     public var maxInflatedBytes = 2 << 30
+    /// How much of a deflated data set is inflated when only the header is wanted.
+    public var deflatedHeaderBytes = 256 << 10
     public init() {}
 }
 
@@ -85,7 +87,11 @@ public struct DICOMFile: Sendable {
         var bodyStart = start
         if ts.deflated {
             do {
-                body = try Zlib.inflate(Array(bytes[start...]), format: .raw, maxOutput: limits.maxInflatedBytes)
+                // Headers only: inflate the first part of the stream (the pixels come last).
+                body = try Zlib.inflate(
+                    Array(bytes[start...]), format: .raw,
+                    maxOutput: stopBeforePixels ? limits.deflatedHeaderBytes : limits.maxInflatedBytes,
+                    prefixOnly: stopBeforePixels)
             } catch {
                 throw .inflate(reason: error.reason)
             }
@@ -112,7 +118,18 @@ public struct DICOMFile: Sendable {
         var parser = Parser(bytes: body, explicitVR: explicitVR, littleEndian: ts.littleEndian, limits: limits)
         parser.pos = bodyStart
         parser.stopBeforePixels = stopBeforePixels
-        var ds = try parser.parseTopLevel()
+        var ds: DataSet
+        do {
+            ds = try parser.parseTopLevel()
+        } catch {
+            // A header longer than the inflated prefix: inflate the whole data set and parse again.
+            guard ts.deflated, stopBeforePixels, body.count >= limits.deflatedHeaderBytes, case .truncated = error else {
+                throw error
+            }
+            var whole = limits
+            whole.deflatedHeaderBytes = limits.maxInflatedBytes
+            return try parse(bytes, stopBeforePixels: true, limits: whole)
+        }
         if let encodingWarning { ds.warnings.insert(encodingWarning, at: 0) }
         var file = DICOMFile(meta: meta, dataSet: ds, transferSyntax: ts, hasPreamble: hasPreamble)
         if stopBeforePixels, !ts.deflated, !ts.encapsulated { file.nativePixelData = parser.nativePixelDataLocation() }

@@ -27,6 +27,9 @@ public struct ImagePixelInfo: Sendable, Equatable {
 
     /// Largest frame count accepted (Enhanced CT of a whole body at 0.5 mm stays far below).
     public static let maxFrames = 65_536
+    /// Largest frame accepted, in bytes (a 4096×4096 RGB 32-bit frame is 192 MiB); checked before
+    /// any frame buffer is allocated.
+    public static let maxFrameBytes = 256 << 20
 
     public init(_ ds: DataSet) throws(DICOMError) {
         guard let rows = ds.int(.rows), rows > 0 else {
@@ -70,6 +73,11 @@ public struct ImagePixelInfo: Sendable, Equatable {
             pixelRepresentation: pr, planarConfiguration: ds.int(.planarConfiguration) ?? 0,
             photometricInterpretation: photometric)
         numberOfFrames = frames
+        guard descriptor.frameByteCount <= Self.maxFrameBytes else {
+            throw .invalidValue(
+                tag: .rows, value: "\(rows)×\(cols)×\(spp) at \(ba) bits",
+                reason: "a frame of \(descriptor.frameByteCount) bytes exceeds the \(Self.maxFrameBytes)-byte limit")
+        }
         // Padding values are stored like pixels: US or SS per Pixel Representation.
         func padding(_ tag: Tag) -> Int? {
             guard let raw = ds.uint64s(tag).first else { return nil }

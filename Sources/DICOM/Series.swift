@@ -25,8 +25,9 @@ public struct ImageFrame: Sendable {
     public var kernel: String?
     /// Enhanced images: Stack ID and In-Stack Position Number of the frame.
     public var stackID: String?
-    /// Byte offset in the file of this frame's native little-endian pixels, when the file is
-    /// uncompressed and not deflated (lets the loader read pixels straight into the volume).
+    /// Byte offset in the file of this frame's native pixels (little endian, or big endian for
+    /// Explicit VR Big Endian), when the file is uncompressed and not deflated: lets the loader read
+    /// pixels straight into the volume.
     public var nativePixelOffset: Int?
 
     /// Unit normal of the image plane (row × column), pointing the way slices are ordered.
@@ -62,6 +63,21 @@ public struct SeriesInfo: Sendable {
     /// Images skipped for volume building, with the reason (localizers, no geometry…).
     public var skipped: [String] = []
     public var gantryTilt: Double?
+
+    /// Adds another file's view of the same series: its frames and files; facts this one lacks.
+    mutating func absorb(_ o: SeriesInfo) {
+        func fill<T>(_ kp: WritableKeyPath<SeriesInfo, T?>) { if self[keyPath: kp] == nil { self[keyPath: kp] = o[keyPath: kp] } }
+        fill(\.seriesNumber); fill(\.seriesDescription); fill(\.modality); fill(\.manufacturer)
+        fill(\.manufacturerModelName); fill(\.stationName); fill(\.deviceSerialNumber); fill(\.kvp); fill(\.kernel)
+        fill(\.sliceThickness); fill(\.bodyPartExamined); fill(\.protocolName); fill(\.contrastBolusAgent)
+        fill(\.contrastBolusRoute); fill(\.patientPosition); fill(\.frameOfReferenceUID); fill(\.gantryTilt)
+        if imageType.isEmpty { imageType = o.imageType }
+        sopClassUIDs.formUnion(o.sopClassUIDs)
+        transferSyntaxes.formUnion(o.transferSyntaxes)
+        files.formUnion(o.files)
+        frames += o.frames
+        skipped += o.skipped
+    }
 }
 
 /// A study and its series.
@@ -118,8 +134,14 @@ public enum DICOMScanner {
                 unreadable.append((files[i], reason))
             case .nonImage:
                 nonImage += 1
-            case .image(let file):
-                merge(file, path: files[i], into: &bySeries, studies: &studyMeta, warnings: &warnings)
+            case .image(let study, let series, let w):
+                if studyMeta[study.studyInstanceUID] == nil { studyMeta[study.studyInstanceUID] = study }
+                if bySeries[series.seriesInstanceUID] == nil {
+                    bySeries[series.seriesInstanceUID] = series
+                } else {
+                    bySeries[series.seriesInstanceUID]?.absorb(series)
+                }
+                warnings += w
             }
         }
         var studies: [StudyInfo] = []
@@ -135,7 +157,9 @@ public enum DICOMScanner {
     enum HeaderResult: Sendable {
         case failed(String)
         case nonImage
-        case image(DICOMFile)
+        /// What one file says about its study and series (its frames included); the parsed file
+        /// itself is dropped here, so scanning a large archive keeps only these summaries.
+        case image(study: StudyInfo, series: SeriesInfo, warnings: [String])
     }
 
     static func readHeader(_ path: String) -> HeaderResult {
@@ -150,11 +174,12 @@ public enum DICOMScanner {
             }
             // A header that ended inside the prefix without reaching pixel data may just be cut:
             // re-read the whole file when it has more bytes and no Rows were seen yet.
-            if size > prefix.count, !file.dataSet.contains(.rows) || file.transferSyntax.deflated {
+            if size > prefix.count, !file.dataSet.contains(.rows) {
                 file = try DICOMFile.read(path: path, stopBeforePixels: true)
             }
             guard file.dataSet.contains(.rows), file.dataSet.contains(.columns) else { return .nonImage }
-            return .image(file)
+            let (study, series, warnings) = summarize(file, path: path)
+            return .image(study: study, series: series, warnings: warnings)
         } catch let e as DICOMError {
             if case .inFile(_, let inner) = e { return .failed(inner.description) }
             return .failed(e.description)
@@ -165,56 +190,47 @@ public enum DICOMScanner {
         }
     }
 
-    static func merge(
-        _ file: DICOMFile, path: String, into bySeries: inout [String: SeriesInfo],
-        studies: inout [String: StudyInfo], warnings: inout [String]
-    ) {
+    /// The study and series facts of one file, and its frames (or why it has none).
+    static func summarize(_ file: DICOMFile, path: String) -> (StudyInfo, SeriesInfo, [String]) {
         let ds = file.dataSet
         let studyUID = ds.string(.studyInstanceUID) ?? "(no Study Instance UID)"
         let seriesUID = ds.string(.seriesInstanceUID) ?? "(no Series Instance UID) \(studyUID)"
-        if studies[studyUID] == nil {
-            studies[studyUID] = StudyInfo(
-                studyInstanceUID: studyUID, studyDate: ds.string(.studyDate), studyDescription: ds.string(.studyDescription),
-                accessionNumber: ds.string(.accessionNumber), patientID: ds.string(.patientID),
-                patientSex: ds.string(.patientSex), patientAge: ds.string(.patientAge),
-                patientBirthDate: ds.string(.patientBirthDate), series: [])
-        }
-        var s = bySeries[seriesUID] ?? SeriesInfo(studyInstanceUID: studyUID, seriesInstanceUID: seriesUID)
+        let study = StudyInfo(
+            studyInstanceUID: studyUID, studyDate: ds.string(.studyDate), studyDescription: ds.string(.studyDescription),
+            accessionNumber: ds.string(.accessionNumber), patientID: ds.string(.patientID),
+            patientSex: ds.string(.patientSex), patientAge: ds.string(.patientAge),
+            patientBirthDate: ds.string(.patientBirthDate), series: [])
+        var s = SeriesInfo(studyInstanceUID: studyUID, seriesInstanceUID: seriesUID)
         let enhanced = ds.contains(.perFrameFunctionalGroupsSequence)
         let shared = ds.sequence(.sharedFunctionalGroupsSequence)?.first
-        // Series-level facts: first file that has them.
-        func fill<T>(_ kp: WritableKeyPath<SeriesInfo, T?>, _ v: T?) { if s[keyPath: kp] == nil, let v { s[keyPath: kp] = v } }
-        fill(\.seriesNumber, ds.int(.seriesNumber))
-        fill(\.seriesDescription, ds.string(.seriesDescription))
-        fill(\.modality, ds.string(.modality))
-        fill(\.manufacturer, ds.string(.manufacturer))
-        fill(\.manufacturerModelName, ds.string(.manufacturerModelName))
-        fill(\.stationName, ds.string(.stationName))
-        fill(\.deviceSerialNumber, ds.string(.deviceSerialNumber))
-        fill(\.kvp, ds.double(.kvp))
-        fill(\.kernel, ds.string(.convolutionKernel) ?? functionalString(shared, nil, group: .ctReconstructionSequence, .convolutionKernel))
-        fill(\.sliceThickness, ds.double(.sliceThickness) ?? functionalString(shared, nil, group: .pixelMeasuresSequence, .sliceThickness).flatMap(Double.init))
-        fill(\.bodyPartExamined, ds.string(.bodyPartExamined))
-        fill(\.protocolName, ds.string(.protocolName))
-        fill(\.contrastBolusAgent, ds.string(.contrastBolusAgent))
-        fill(\.contrastBolusRoute, ds.string(.contrastBolusRoute))
-        fill(\.patientPosition, ds.string(.patientPosition))
-        fill(\.frameOfReferenceUID, ds.string(.frameOfReferenceUID))
-        fill(\.gantryTilt, ds.double(.gantryDetectorTilt))
-        if s.imageType.isEmpty { s.imageType = ds.strings(.imageType) }
+        s.seriesNumber = ds.int(.seriesNumber)
+        s.seriesDescription = ds.string(.seriesDescription)
+        s.modality = ds.string(.modality)
+        s.manufacturer = ds.string(.manufacturer)
+        s.manufacturerModelName = ds.string(.manufacturerModelName)
+        s.stationName = ds.string(.stationName)
+        s.deviceSerialNumber = ds.string(.deviceSerialNumber)
+        s.kvp = ds.double(.kvp)
+        s.kernel = ds.string(.convolutionKernel) ?? functionalString(shared, nil, group: .ctReconstructionSequence, .convolutionKernel)
+        s.sliceThickness = ds.double(.sliceThickness)
+            ?? functionalString(shared, nil, group: .pixelMeasuresSequence, .sliceThickness).flatMap(Double.init)
+        s.bodyPartExamined = ds.string(.bodyPartExamined)
+        s.protocolName = ds.string(.protocolName)
+        s.contrastBolusAgent = ds.string(.contrastBolusAgent)
+        s.contrastBolusRoute = ds.string(.contrastBolusRoute)
+        s.patientPosition = ds.string(.patientPosition)
+        s.frameOfReferenceUID = ds.string(.frameOfReferenceUID)
+        s.gantryTilt = ds.double(.gantryDetectorTilt)
+        s.imageType = ds.strings(.imageType)
         if let c = ds.string(.sopClassUID) { s.sopClassUIDs.insert(c) }
         s.transferSyntaxes.insert(file.transferSyntax.uid)
         s.files.insert(path)
-        if file.dataSet.warnings.count > 0 {
-            warnings.append(contentsOf: file.warnings.prefix(3).map { "\(path): \($0)" })
-        }
         do {
-            let frames = try enhanced ? enhancedFrames(file, path: path) : [classicFrame(file, path: path)]
-            s.frames.append(contentsOf: frames)
+            s.frames = try enhanced ? enhancedFrames(file, path: path) : [classicFrame(file, path: path)]
         } catch {
             s.skipped.append("\(path): \(error)")
         }
-        bySeries[seriesUID] = s
+        return (study, s, file.warnings.prefix(3).map { "\(path): \($0)" })
     }
 
     /// A classic single-frame image (CT Image Storage and the like).
@@ -246,7 +262,7 @@ public enum DICOMScanner {
 
     /// Where frame `frame` starts in the file, for uncompressed little-endian pixel data of the full size.
     static func nativeOffset(_ file: DICOMFile, _ pixel: ImagePixelInfo, frame: Int) -> Int? {
-        guard let (offset, length) = file.nativePixelData, file.transferSyntax.littleEndian,
+        guard let (offset, length) = file.nativePixelData,
             length >= pixel.descriptor.frameByteCount * pixel.numberOfFrames
         else { return nil }
         return offset + frame * pixel.descriptor.frameByteCount

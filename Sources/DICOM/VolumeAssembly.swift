@@ -292,6 +292,10 @@ public enum VolumeAssembly {
                 }
                 done += n
             }
+            if !frame.transferSyntax.littleEndian {
+                // Explicit VR Big Endian: 16-bit words were written high byte first (PS3.5 §7.3).
+                for i in 0..<dst.count { dst[i] = dst[i].byteSwapped }
+            }
             clamped += PixelValues.toInt16InPlace(dst, descriptor: frame.pixel.descriptor, rescale: frame.rescale)
         }
         return clamped

@@ -38,8 +38,23 @@ public enum DICOMUID {
 /// Writes Part 10 files in Explicit VR Little Endian (PS3.10 §7, PS3.5 §7.1.2).
 public enum DICOMWriter {
     /// The complete file: 128-byte zero preamble, "DICM", group 0002 with its group length, then
-    /// the data set in ascending tag order. Sequences and items get defined lengths.
-    public static func part10(_ ds: DataSet) throws(DICOMError) -> [UInt8] {
+    /// the data set in ascending tag order. Sequences and items get defined lengths. The data set
+    /// is always encoded Explicit VR Little Endian; `transferSyntax` may name an encapsulated
+    /// (compressed) syntax when the Pixel Data already holds its fragments.
+    public static func part10(
+        _ ds: DataSet, transferSyntax: TransferSyntax = .explicitVRLittleEndian
+    ) throws(DICOMError) -> [UInt8] {
+        let encapsulated: Bool
+        if case .encapsulated = ds[.pixelData]?.value { encapsulated = true } else { encapsulated = false }
+        guard transferSyntax.explicitVR, transferSyntax.littleEndian, !transferSyntax.deflated,
+            encapsulated == transferSyntax.encapsulated
+        else {
+            throw .invalidValue(
+                tag: .transferSyntaxUID, value: transferSyntax.uid,
+                reason: encapsulated
+                    ? "encapsulated Pixel Data needs a compressed transfer syntax"
+                    : "the writer encodes Explicit VR Little Endian (native pixels) or a compressed syntax with encapsulated pixels")
+        }
         guard let sopClass = ds.string(.sopClassUID), !sopClass.isEmpty else {
             throw .missingAttribute(tag: .sopClassUID, context: "a file needs a SOP Class UID to be written")
         }
@@ -50,7 +65,7 @@ public enum DICOMWriter {
         meta.set(.fileMetaInformationVersion, .OB, bytes: [0x00, 0x01])
         meta.set(.mediaStorageSOPClassUID, .UI, sopClass)
         meta.set(.mediaStorageSOPInstanceUID, .UI, sopInstance)
-        meta.set(.transferSyntaxUID, .UI, TransferSyntax.explicitVRLittleEndian.uid)
+        meta.set(.transferSyntaxUID, .UI, transferSyntax.uid)
         meta.set(.implementationClassUID, .UI, DICOMUID.implementationClassUID)
         meta.set(.implementationVersionName, .SH, DICOMUID.implementationVersionName)
         var metaBytes: [UInt8] = []

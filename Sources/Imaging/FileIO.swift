@@ -44,24 +44,33 @@ public enum FileIO {
 
     /// Writes `bytes` to `path` through a temporary file in the same directory and a rename.
     public static func writeAtomically(_ bytes: [UInt8], to path: String) throws(Failure) {
+        try bytes.withBytes { (buf) throws(Failure) in try writeAtomically(chunks: [buf], to: path) }
+    }
+
+    /// Writes the chunks one after another to `path` (temporary file, then rename), so large
+    /// outputs need not be copied into one buffer first. A failed write or close removes the
+    /// temporary file and leaves any previous `path` untouched.
+    public static func writeAtomically(chunks: [UnsafeRawBufferPointer], to path: String) throws(Failure) {
         let dir = (path as NSString).deletingLastPathComponent
         let tmp = (dir.isEmpty ? "." : dir) + "/.\((path as NSString).lastPathComponent).tmp-\(getpid())"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw Failure(path: path, reason: errnoText("cannot create")) }
         var failed: String?
-        bytes.withUnsafeBytes { buf in
+        outer: for buf in chunks {
+            guard let base = buf.baseAddress else { continue }
             var done = 0
             while done < buf.count {
-                let n = write(fd, buf.baseAddress! + done, buf.count - done)
+                let n = write(fd, base + done, buf.count - done)
                 if n < 0 {
                     if errno == EINTR { continue }
                     failed = errnoText("write failed")
-                    return
+                    break outer
                 }
                 done += n
             }
         }
-        close(fd)
+        // close() can report a deferred write error (a full disk on some file systems).
+        if close(fd) != 0 && failed == nil { failed = errnoText("close failed") }
         if let failed {
             unlink(tmp)
             throw Failure(path: path, reason: failed)

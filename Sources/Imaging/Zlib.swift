@@ -17,9 +17,11 @@ public enum Zlib {
     }
 
     /// Inflates `input`. Fails if the output would exceed `maxOutput` bytes or the stream is damaged.
-    /// Concatenated gzip members are all inflated (as gzip(1) does).
+    /// Concatenated gzip members are all inflated (as gzip(1) does). With `prefixOnly`, `input` may
+    /// be the start of a stream: inflation stops quietly at `maxOutput` bytes or at the end of the
+    /// input (for reading headers of deflated files without inflating them whole).
     public static func inflate(
-        _ input: UnsafeRawBufferPointer, format: Format, maxOutput: Int
+        _ input: UnsafeRawBufferPointer, format: Format, maxOutput: Int, prefixOnly: Bool = false
     ) throws(Failure) -> [UInt8] {
         var out = [UInt8]()
         out.reserveCapacity(min(maxOutput, max(64 * 1024, input.count * 4)))
@@ -49,10 +51,15 @@ public enum Zlib {
                     throw Failure(reason: "damaged deflate data (\(msg)) after \(out.count) output bytes")
                 }
                 if out.count + produced > maxOutput {
+                    if prefixOnly {
+                        out.append(contentsOf: chunk[0..<(maxOutput - out.count)])
+                        return out
+                    }
                     throw Failure(reason: "inflated size exceeds the limit of \(maxOutput) bytes")
                 }
                 out.append(contentsOf: chunk[0..<produced])
                 if status == Z_BUF_ERROR || (produced == 0 && stream.avail_in == 0 && status != Z_STREAM_END) {
+                    if prefixOnly { return out }
                     throw Failure(reason: "deflate data ends early after \(out.count) output bytes (truncated)")
                 }
             }
@@ -63,18 +70,22 @@ public enum Zlib {
         return out
     }
 
-    public static func inflate(_ input: [UInt8], format: Format, maxOutput: Int) throws(Failure) -> [UInt8] {
-        let r: Result<[UInt8], Failure> = input.withUnsafeBytes { buf in
-            do throws(Failure) { return .success(try inflate(buf, format: format, maxOutput: maxOutput)) } catch {
-                return .failure(error)
-            }
+    public static func inflate(
+        _ input: [UInt8], format: Format, maxOutput: Int, prefixOnly: Bool = false
+    ) throws(Failure) -> [UInt8] {
+        try input.withBytes { (buf) throws(Failure) in
+            try inflate(buf, format: format, maxOutput: maxOutput, prefixOnly: prefixOnly)
         }
-        return try r.get()
     }
 
     /// Deflates `input`. gzip output has no file name and modification time 0, so the same input
     /// always gives the same bytes.
     public static func deflate(_ input: [UInt8], format: Format, level: Int32 = 6) throws(Failure) -> [UInt8] {
+        try input.withBytes { (buf) throws(Failure) in try deflate(chunks: [buf], format: format, level: level) }
+    }
+
+    /// Deflates the chunks as one stream (no copy into one buffer first).
+    public static func deflate(chunks: [UnsafeRawBufferPointer], format: Format, level: Int32 = 6) throws(Failure) -> [UInt8] {
         var stream = z_stream()
         let windowBits: Int32 = format == .raw ? -15 : 15 + 16
         guard deflateInit2_(
@@ -82,19 +93,30 @@ public enum Zlib {
             Int32(MemoryLayout<z_stream>.size)) == Z_OK
         else { throw Failure(reason: "zlib could not start deflating") }
         defer { deflateEnd(&stream) }
-        let bound = Int(deflateBound(&stream, uLong(input.count)))
-        var out = [UInt8](repeating: 0, count: bound + 64)
-        let status: Int32 = input.withUnsafeBytes { inp in
-            out.withUnsafeMutableBytes { o in
-                stream.next_in = UnsafeMutablePointer(mutating: inp.baseAddress?.assumingMemoryBound(to: Bytef.self))
-                stream.avail_in = uInt(inp.count)
-                stream.next_out = o.baseAddress?.assumingMemoryBound(to: Bytef.self)
-                stream.avail_out = uInt(o.count)
-                return CZlib.deflate(&stream, Z_FINISH)
-            }
+        let total = chunks.reduce(0) { $0 + $1.count }
+        var out = [UInt8](repeating: 0, count: Int(deflateBound(&stream, uLong(total))) + 64 * (chunks.count + 1))
+        var produced = 0
+        var status: Int32 = Z_OK
+        for (i, chunk) in chunks.enumerated() {
+            let last = i == chunks.count - 1
+            stream.next_in = UnsafeMutablePointer(mutating: chunk.baseAddress?.assumingMemoryBound(to: Bytef.self))
+            stream.avail_in = uInt(chunk.count)
+            repeat {
+                if produced == out.count { out.append(contentsOf: repeatElement(0, count: max(1 << 20, out.count / 4))) }
+                status = out.withUnsafeMutableBytes { o in
+                    stream.next_out = o.baseAddress.map { $0.assumingMemoryBound(to: Bytef.self) + produced }
+                    stream.avail_out = uInt(o.count - produced)
+                    let r = CZlib.deflate(&stream, last ? Z_FINISH : Z_NO_FLUSH)
+                    produced = o.count - Int(stream.avail_out)
+                    return r
+                }
+                guard status == Z_OK || status == Z_STREAM_END || status == Z_BUF_ERROR else {
+                    throw Failure(reason: "deflate failed (code \(status))")
+                }
+            } while stream.avail_in > 0 || (last && status != Z_STREAM_END)
         }
-        guard status == Z_STREAM_END else { throw Failure(reason: "deflate failed (code \(status))") }
-        out.removeLast(out.count - Int(stream.total_out))
+        if chunks.isEmpty { throw Failure(reason: "nothing to deflate") }
+        out.removeLast(out.count - produced)
         return out
     }
 }

@@ -59,6 +59,48 @@ struct CodecFixtureTests {
         #expect(enc.basicOffsetTable.count == 3)
     }
 
+    @Test("frames found by the Extended Offset Table, and by codestream starts when there is no table")
+    func offsetTables() throws {
+        let original = try Self.values("ctmf-ele.dcm").frames
+        let f = try DICOMFile.read(path: Self.path("ctmf-jpegll-fragmented.dcm"))
+        guard case .encapsulated(let enc) = f.dataSet[.pixelData]?.value else {
+            Issue.record("not encapsulated")
+            return
+        }
+        let info = try ImagePixelInfo(f.dataSet)
+        func decodeAll(_ file: DICOMFile) throws -> [[Int64]] {
+            try (0..<3).map { i in
+                try file.withFrame(i, info: info) { raw in
+                    (0..<info.descriptor.samplesPerFrame).map { PixelValues.storedValue(raw, index: $0, descriptor: info.descriptor) }
+                }
+            }
+        }
+        // Extended Offset Table (PS3.3 C.7.6.3.1.8): 64-bit offsets and lengths, empty Basic Offset Table.
+        var eot = f
+        let frameStarts = enc.basicOffsetTable.map(UInt64.init)
+        var lengths: [UInt64] = []
+        for (k, start) in frameStarts.enumerated() {
+            let end = k + 1 < frameStarts.count ? frameStarts[k + 1] : (enc.fragmentOffsets.last ?? 0) + 8 + UInt64(enc.fragments.last?.count ?? 0)
+            lengths.append(end - start)
+        }
+        func ov(_ v: [UInt64]) -> [UInt8] { v.flatMap { x in (0..<8).map { UInt8((x >> (8 * UInt64($0))) & 0xFF) } } }
+        eot.dataSet.set(.extendedOffsetTable, .OV, bytes: ov(frameStarts))
+        eot.dataSet.set(.extendedOffsetTableLengths, .OV, bytes: ov(lengths))
+        eot.dataSet.insert(DataElement(tag: .pixelData, vr: .OB, value: .encapsulated(EncapsulatedPixelData(basicOffsetTable: [], fragments: enc.fragments))))
+        #expect(try decodeAll(eot) == original)
+        // No table at all: frames start at fragments that begin with a JPEG SOI marker.
+        var bare = f
+        bare.dataSet.insert(DataElement(tag: .pixelData, vr: .OB, value: .encapsulated(EncapsulatedPixelData(basicOffsetTable: [], fragments: enc.fragments))))
+        #expect(try decodeAll(bare) == original)
+        // And the file written back by our writer (encapsulated, empty table) reads the same.
+        var rewritten = bare.dataSet
+        rewritten.set(.sopClassUID, .UI, CTSeriesWriter.ctImageStorage)
+        let back = try DICOMFile.parse(try DICOMWriter.part10(rewritten, transferSyntax: f.transferSyntax))
+        #expect(back.transferSyntax == f.transferSyntax)
+        #expect(try decodeAll(back) == original)
+        #expect(throws: DICOMError.self) { try DICOMWriter.part10(rewritten) }  // JPEG fragments declared as ELE
+    }
+
     @Test("JPEG Lossless point transform 2: the low two bits of every stored pattern are dropped, nothing else")
     func pointTransform() throws {
         let original = try Self.values("ct-ele.dcm").frames[0]
