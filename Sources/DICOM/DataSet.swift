@@ -113,7 +113,10 @@ public struct DataSet: Sendable, Equatable {
     public mutating func insert(_ element: DataElement) {
         elements[element.tag] = element
         if element.tag == .specificCharacterSet {
-            characterSet = CharacterSetKind(terms: splitStrings(element.bytes, charset: .defaultRepertoire))
+            characterSet = CharacterSetKind(terms: splitStrings(element.bytes, charset: .defaultRepertoire).map { $0.trimmingSpaces() })
+            if case .unsupported(let name) = characterSet {
+                warnings.append("Specific Character Set '\(name)' is not decoded; its text is read as Latin-1 and may show wrong characters")
+            }
         }
     }
 
@@ -189,6 +192,13 @@ public struct DataSet: Sendable, Equatable {
         default: size = 8
         }
         return binaryValues(b, size: size)
+    }
+
+    /// Attribute tags of an AT element (each a group and an element number in the data set's byte order).
+    public func tags(_ tag: Tag) -> [Tag] {
+        guard let e = elements[tag], e.vr == .AT, case .bytes(let b) = e.value else { return [] }
+        let words = binaryValues(b, size: 2)
+        return stride(from: 0, to: words.count - 1, by: 2).map { Tag(UInt16(words[$0]), UInt16(words[$0 + 1])) }
     }
 
     public func sequence(_ tag: Tag) -> [DataSet]? {

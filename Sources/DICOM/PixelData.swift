@@ -136,18 +136,40 @@ extension DICOMFile {
             guard let codec = PixelCodecs.codec(for: transferSyntax.uid) else {
                 throw .unsupportedTransferSyntax(uid: transferSyntax.uid, name: transferSyntax.name)
             }
-            let compressed = try frameFragments(enc, frames: info.numberOfFrames, index: index)
             var out = [UInt8](repeating: 0, count: frameBytes)
-            do {
-                try compressed.withBytes { inp throws(CodecError) in
-                    try out.withMutableBytes { o throws(CodecError) in
-                        try codec.decode(frame: inp, descriptor: d, into: o)
-                    }
-                }
-            } catch {
-                throw .codec(frame: index, error)
-            }
+            try out.withMutableBytes { (o) throws(DICOMError) in try decode(enc, codec, index, info, into: o) }
             return try out.withBytes { buf throws(DICOMError) in try body(buf) }
+        }
+    }
+
+    /// Decodes frame `index` into `output` (exactly `info.descriptor.frameByteCount` bytes) as native
+    /// little-endian samples, without intermediate buffers: the loader passes a slice of its volume.
+    public func decodeFrame(_ index: Int, info: ImagePixelInfo, into output: UnsafeMutableRawBufferPointer) throws(DICOMError) {
+        guard output.count == info.descriptor.frameByteCount else {
+            throw .pixelData(reason: "output buffer of \(output.count) bytes for a \(info.descriptor.frameByteCount)-byte frame")
+        }
+        if case .encapsulated(let enc) = dataSet[.pixelData]?.value {
+            guard index >= 0, index < info.numberOfFrames else {
+                throw .pixelData(reason: "frame \(index + 1) requested, the image has \(info.numberOfFrames)")
+            }
+            guard let codec = PixelCodecs.codec(for: transferSyntax.uid) else {
+                throw .unsupportedTransferSyntax(uid: transferSyntax.uid, name: transferSyntax.name)
+            }
+            try decode(enc, codec, index, info, into: output)
+            return
+        }
+        try withFrame(index, info: info) { native in output.copyMemory(from: native) }
+    }
+
+    private func decode(
+        _ enc: EncapsulatedPixelData, _ codec: any PixelCodec, _ index: Int, _ info: ImagePixelInfo,
+        into output: UnsafeMutableRawBufferPointer
+    ) throws(DICOMError) {
+        let compressed = try frameFragments(enc, frames: info.numberOfFrames, index: index)
+        do {
+            try compressed.withBytes { (inp) throws(CodecError) in try codec.decode(frame: inp, descriptor: info.descriptor, into: output) }
+        } catch {
+            throw .codec(frame: index, error)
         }
     }
 
@@ -157,15 +179,16 @@ extension DICOMFile {
     }
 
     /// The compressed bytes of one frame, from the offset tables or the fragment layout (PS3.5 §A.4).
-    func frameFragments(_ enc: EncapsulatedPixelData, frames: Int, index: Int) throws(DICOMError) -> [UInt8] {
+    /// (A frame in one fragment is returned without copying.)
+    func frameFragments(_ enc: EncapsulatedPixelData, frames: Int, index: Int) throws(DICOMError) -> ArraySlice<UInt8> {
         let frags = enc.fragments
         guard !frags.isEmpty else { throw .pixelData(reason: "encapsulated Pixel Data has no fragments") }
-        func concat(_ range: Range<Int>) -> [UInt8] {
-            if range.count == 1 { return Array(frags[range.lowerBound]) }
+        func concat(_ range: Range<Int>) -> ArraySlice<UInt8> {
+            if range.count == 1 { return frags[range.lowerBound] }
             var out: [UInt8] = []
             out.reserveCapacity(range.reduce(0) { $0 + frags[$1].count })
             for i in range { out.append(contentsOf: frags[i]) }
-            return out
+            return out[...]
         }
         // Offsets (Extended Offset Table first, then the Basic Offset Table) name where each frame starts.
         var starts: [UInt64] = dataSet.uint64s(.extendedOffsetTable)
@@ -179,7 +202,7 @@ extension DICOMFile {
             return concat(first..<next)
         }
         if frames == 1 { return concat(0..<frags.count) }
-        if frags.count == frames { return Array(frags[index]) }
+        if frags.count == frames { return frags[index] }
         // No usable table and several fragments per frame: frames start where a codestream starts.
         let startsOfStreams = frags.indices.filter { isCodestreamStart(frags[$0]) }
         guard startsOfStreams.count == frames else {

@@ -242,8 +242,16 @@ public enum VolumeAssembly {
                     let file = try DICOMFile.read(path: path)
                     for (slice, frame) in items {
                         let dst = out.slice((slice * sliceVoxels)..<((slice + 1) * sliceVoxels))
-                        let clamped = try file.withFrame(frame.frameIndex, info: frame.pixel) { native in
-                            PixelValues.toInt16(native: native, descriptor: frame.pixel.descriptor, rescale: frame.rescale, into: dst)
+                        let d = frame.pixel.descriptor
+                        var clamped: Int
+                        if d.bitsAllocated == 16 {
+                            // Decode straight into the slice, then rescale in place.
+                            try file.decodeFrame(frame.frameIndex, info: frame.pixel, into: UnsafeMutableRawBufferPointer(dst))
+                            clamped = PixelValues.toInt16InPlace(dst, descriptor: d, rescale: frame.rescale)
+                        } else {
+                            clamped = try file.withFrame(frame.frameIndex, info: frame.pixel) { native in
+                                PixelValues.toInt16(native: native, descriptor: d, rescale: frame.rescale, into: dst)
+                            }
                         }
                         if clamped > 0 { clampCounter.add(clamped) }
                     }

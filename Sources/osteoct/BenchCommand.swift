@@ -58,6 +58,7 @@ struct BenchDICOM: ParsableCommand {
             var scanTimes: [Double] = []
             var last: LoadedVolume?
             for i in 0...repetitions {
+                last = nil  // one volume alive at a time, so the peak is that of a single load
                 let t0 = DispatchTime.now().uptimeNanoseconds
                 let loaded: LoadedVolume
                 do throws(DICOMError) {

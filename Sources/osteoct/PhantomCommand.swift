@@ -96,7 +96,8 @@ struct PhantomCommand: ParsableCommand {
 
     func validate() throws {
         guard format == "dicom" || format == "nifti" else { throw ValidationError("--format must be dicom or nifti") }
-        _ = try parameters()
+        // Out-of-range values are usage errors (exit 2), with the valid range in the message.
+        do { try parameters().validate() } catch let e as PhantomError { throw ValidationError(e.description) }
     }
 
     func run() throws {

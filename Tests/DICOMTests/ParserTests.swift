@@ -27,6 +27,27 @@ struct ParserTests {
         b.explicit(0x0018, 0x1210, "SH", "B30f")
         b.explicit(0x0040, 0xA160, "UT", " leading space kept")
         b.explicit(0x0028, 0x1052, "DS", "-1024")
+        // The remaining VRs of PS3.5 Table 6.2-1, each with a value whose bytes are known.
+        b.explicit(0x0008, 0x0012, "DA", "20261125")
+        b.explicit(0x0008, 0x0013, "TM", "120000.5")
+        b.explicit(0x0008, 0x002A, "DT", "20261125120000")
+        b.explicit(0x0008, 0x0054, "AE", "OSTEOCT")
+        b.explicit(0x0008, 0x0119, "UC", "unlimited characters")
+        b.explicit(0x0008, 0x0120, "UR", "http://osteoct.org/fhir")
+        b.explicit(0x0020, 0x4000, "LT", "long text\\with a backslash")
+        b.explicit(0x0032, 0x4000, "ST", "short text")
+        b.explicit(0x0028, 0x0009, "AT", [0x18, 0x00, 0x63, 0x10])  // (0018,1063)
+        b.explicit(0x0028, 0x3006, "OW", le16([UInt16(0xBEEF)]))
+        b.explicit(0x0042, 0x0011, "OB", [0xDE, 0xAD])
+        b.explicit(0x0066, 0x0016, "OF", withUnsafeBytes(of: Float(1.5).bitPattern.littleEndian) { Array($0) })
+        b.explicit(0x0066, 0x0040, "OL", [1, 0, 0, 0])
+        b.explicit(0x0070, 0x0022, "FL", withUnsafeBytes(of: Float(-2.25).bitPattern.littleEndian) { Array($0) })
+        b.explicit(0x0072, 0x0082, "SV", withUnsafeBytes(of: Int64(-7).littleEndian) { Array($0) })
+        b.explicit(0x0072, 0x0083, "UV", withUnsafeBytes(of: UInt64(1) << 40) { Array($0) })
+        b.explicit(0x0072, 0x0084, "OV", withUnsafeBytes(of: UInt64(3)) { Array($0) })
+        b.explicit(0x7FE0, 0x0009, "OD", withUnsafeBytes(of: 0.5.bitPattern.littleEndian) { Array($0) })
+        // Explicit VR needs elements in ascending tag order for a conformant file; the parser does
+        // not depend on it, so they are appended as they come.
         let file = try DICOMFile.parse(part10Header(transferSyntax: "1.2.840.10008.1.2.1") + b.bytes)
         let ds = file.dataSet
         #expect(file.transferSyntax == .explicitVRLittleEndian)
@@ -45,6 +66,25 @@ struct ParserTests {
         #expect(ds.doubles(Tag(0x0028, 0x9001)) == [-5])
         #expect(ds.strings(Tag(0x0040, 0xA160)) == [" leading space kept"])
         #expect(ds.double(.rescaleIntercept) == -1024)
+        #expect(ds.string(Tag(0x0008, 0x0012)) == "20261125")
+        #expect(ds.string(Tag(0x0008, 0x0013)) == "120000.5")
+        #expect(ds.string(Tag(0x0008, 0x002A)) == "20261125120000")
+        #expect(ds.string(Tag(0x0008, 0x0054)) == "OSTEOCT")
+        #expect(ds.string(Tag(0x0008, 0x0119)) == "unlimited characters")
+        #expect(ds.string(Tag(0x0008, 0x0120)) == "http://osteoct.org/fhir")
+        #expect(ds.strings(Tag(0x0020, 0x4000)) == ["long text\\with a backslash"])
+        #expect(ds.string(Tag(0x0032, 0x4000)) == "short text")
+        #expect(ds.tags(Tag(0x0028, 0x0009)) == [Tag(0x0018, 0x1063)])  // AT: group then element, each LE
+        #expect(ds[Tag(0x0028, 0x3006)]?.bytes == [0xEF, 0xBE])
+        #expect(ds[Tag(0x0042, 0x0011)]?.bytes == [0xDE, 0xAD])
+        #expect(ds[Tag(0x0066, 0x0016)]?.vr == .OF)
+        #expect(ds[Tag(0x0066, 0x0040)]?.vr == .OL)
+        #expect(ds.doubles(Tag(0x0070, 0x0022)) == [-2.25])
+        #expect(ds.doubles(Tag(0x0072, 0x0082)) == [-7])
+        #expect(ds.doubles(Tag(0x0072, 0x0083)) == [Double(UInt64(1) << 40)])
+        #expect(ds.uint64s(Tag(0x0072, 0x0084)) == [3])
+        #expect(ds[Tag(0x7FE0, 0x0009)]?.vr == .OD)
+        #expect(file.warnings.isEmpty)
     }
 
     @Test("Specific Character Set: ISO_IR 100 is Latin-1, ISO_IR 192 is UTF-8, others fall back to Latin-1")
@@ -63,6 +103,7 @@ struct ParserTests {
         let other = try parse("ISO_IR 144", [0x41, 0xE9])
         #expect(other.characterSet == .unsupported("ISO_IR 144"))
         #expect(other.string(.patientName) == "Aé")
+        #expect(other.warnings.contains { $0.contains("ISO_IR 144") && $0.contains("Latin-1") })
     }
 
     @Test("Implicit VR Little Endian: VRs come from the dictionary, unknown tags are UN")

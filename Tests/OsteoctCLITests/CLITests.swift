@@ -93,4 +93,26 @@ struct CLITests {
         _ = try CLI.run(["convert", dir + "/dicom", out2])
         #expect(try FileIO.readAll(path: out) == FileIO.readAll(path: out2))
     }
+
+    @Test("phantom: the same options write byte-identical files; bad options exit 2 with the valid range")
+    func phantomDeterminism() throws {
+        let a = tempDir(), b = tempDir()
+        for dir in [a, b] {
+            let r = try CLI.run(["phantom", dir, "--size", "small", "--seed", "3", "--slices", "12", "--json"])
+            #expect(r.status == 0, "\(r.stderr)")
+        }
+        let files = try FileIO.listFiles(a).map { String($0.dropFirst(a.count)) }
+        #expect(files.contains("/truth.json"))
+        #expect(files.contains("/labels.nii.gz"))
+        #expect(files.filter { $0.hasPrefix("/dicom/") }.count == 12)
+        for f in files {
+            #expect(try FileIO.readAll(path: a + f) == FileIO.readAll(path: b + f), "\(f)")
+        }
+        let bad = try CLI.run(["phantom", tempDir(), "--size", "small", "--neck-shaft-angle", "200"])
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("100.0…150.0"))
+        let badSize = try CLI.run(["phantom", tempDir(), "--size", "huge"])
+        #expect(badSize.status == 2)
+        #expect(badSize.stderr.contains("small, standard, full"))
+    }
 }
