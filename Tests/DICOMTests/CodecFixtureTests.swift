@@ -32,6 +32,11 @@ struct CodecFixtureTests {
     ])
     func lossless16(_ name: String) throws {
         let original = try Self.values("ct-ele.dcm").frames
+        if name.contains("j2k") && !JPEG2000Codec.isLibraryAvailable {
+            // Without the system OpenJPEG the syntax must be refused with the package to install.
+            #expect { try Self.values(name) } throws: { "\($0)".contains("apt-get install libopenjp2-7") }
+            return
+        }
         let (file, decoded) = try Self.values(name)
         #expect(decoded == original, "\(name) (\(file.transferSyntax.name))")
     }
