@@ -38,6 +38,10 @@ public struct ImagePixelInfo: Sendable, Equatable {
         guard let cols = ds.int(.columns), cols > 0 else {
             throw .missingAttribute(tag: .columns, context: "an image needs Columns (0028,0011) > 0")
         }
+        // US values: at most 65535 (a Rows written as text could claim anything).
+        guard rows <= 65535, cols <= 65535 else {
+            throw .invalidValue(tag: .rows, value: "\(rows)×\(cols)", reason: "Rows and Columns must be at most 65535")
+        }
         guard let ba = ds.int(.bitsAllocated) else {
             throw .missingAttribute(tag: .bitsAllocated, context: "an image needs Bits Allocated (0028,0100)")
         }

@@ -146,7 +146,11 @@ public enum NIfTI {
             for k in 0..<8 { dims[k] = Int(r.i16(40 + 2 * k, little)) }
             datatypeCode = r.i16(70, little)
             for k in 0..<8 { pixdim[k] = Double(r.f32(76 + 4 * k, little)) }
-            voxOffset = Int(r.f32(108, little))
+            let offset = r.f32(108, little)
+            guard offset.isFinite, offset >= 0, offset < Float(b.count) + 1 else {
+                throw fail("vox_offset \(offset) is not a position in the file")
+            }
+            voxOffset = Int(offset)
             slope = Double(r.f32(112, little))
             inter = Double(r.f32(116, little))
             qformCode = Int(r.i16(252, little))
@@ -298,7 +302,9 @@ public enum NIfTI {
     }
 
     /// The header and the 4 extension bytes: everything before the voxels.
-    static func header<V: NIfTIVoxel>(_ volume: Volume<V>, version: Version, description: String) -> [UInt8] {
+    static func header<V: NIfTIVoxel>(_ volume: Volume<V>, version requested: Version, description: String) -> [UInt8] {
+        // NIfTI-1 stores dimensions as int16: larger volumes need NIfTI-2.
+        let version: Version = max(volume.size.x, volume.size.y, volume.size.z) > Int(Int16.max) ? .two : requested
         let dt = V.niftiType
         let ras = volume.geometry.affineRAS
         // Quaternion of the RAS direction matrix.
@@ -314,7 +320,7 @@ public enum NIfTI {
             w.i32(348)
             w.zeros(35)  // data_type, db_name, extents, session_error, regular
             w.u8(0)  // dim_info (offset 39)
-            w.i16(3); w.i16(Int16(volume.size.x)); w.i16(Int16(volume.size.y)); w.i16(Int16(volume.size.z))
+            w.i16(3); w.i16(Int16(clamping: volume.size.x)); w.i16(Int16(clamping: volume.size.y)); w.i16(Int16(clamping: volume.size.z))
             w.i16(1); w.i16(1); w.i16(1); w.i16(1)
             w.f32(0); w.f32(0); w.f32(0)  // intent_p1..3
             w.i16(0)  // intent_code

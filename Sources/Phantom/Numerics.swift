@@ -7,6 +7,7 @@ import Darwin
 #elseif canImport(Musl)
 import Musl
 #endif
+import Imaging
 
 /// libm functions under one name, so that the geometry files stay free of platform imports.
 enum M {
@@ -41,18 +42,7 @@ enum M {
 
 // MARK: - Deterministic random numbers
 
-/// SplitMix64 (Steele, Lea & Flood 2014): used to derive independent seeds.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+// SplitMix64 (Imaging) derives independent seeds.
 
 /// xoshiro256** (Blackman & Vigna 2018), seeded through SplitMix64. One stream per slice, seeded from
 /// (seed, slice index), so the noise never depends on thread scheduling.

@@ -8,18 +8,6 @@ import DICOM
 import Foundation
 import Imaging
 
-struct SplitMix64 {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { n <= 1 ? 0 : Int(next() % UInt64(n)) }
-}
-
 func mutate(_ input: [UInt8], _ rng: inout SplitMix64) -> [UInt8] {
     var b = input
     let rounds = 1 + rng.below(4)
@@ -81,7 +69,7 @@ guard !seeds.isEmpty else {
     exit(2)
 }
 
-var rng = SplitMix64(state: seed)
+var rng = SplitMix64(seed: seed)
 var parsed = 0, parseErrors = 0, framesDecoded = 0, decodeErrors = 0
 let start = Date()
 for i in 0..<iterations {
