@@ -170,29 +170,51 @@ public enum CTSeriesWriter {
         return ds
     }
 
-    /// Writes `IM00001.dcm`, `IM00002.dcm`, … into `directory` (created if needed), one file per
-    /// slice, each atomically, slices in parallel. Returns the file paths.
+    /// Writes `IM00001.dcm`, `IM00002.dcm`, … into `directory`, one file per slice, slices in
+    /// parallel. The series is written into a temporary folder beside it and renamed into place
+    /// when complete, so a failure never leaves a partial series that looks whole; an existing
+    /// non-empty `directory` is refused (stale slices of another series would mix in). Returns the paths.
     @discardableResult
     public static func write(_ volume: Volume<Int16>, _ d: CTSeriesDescription, to directory: String) throws(DICOMError) -> [String] {
-        do { try FileIO.makeDirectory(directory) } catch { throw .io(path: directory, reason: error.reason) }
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        if fm.fileExists(atPath: directory, isDirectory: &isDir) {
+            guard isDir.boolValue, (try? fm.contentsOfDirectory(atPath: directory))?.isEmpty ?? false else {
+                throw .io(path: directory, reason: "already exists and is not an empty folder; remove it or write elsewhere")
+            }
+        }
+        let parent = (directory as NSString).deletingLastPathComponent
+        do { try FileIO.makeDirectory(parent.isEmpty ? "." : parent) } catch { throw .io(path: parent, reason: error.reason) }
+        let staging = (parent.isEmpty ? "." : parent) + "/." + (directory as NSString).lastPathComponent + ".partial-\(getpid())"
+        try? fm.removeItem(atPath: staging)
+        do { try FileIO.makeDirectory(staging) } catch { throw .io(path: staging, reason: error.reason) }
         let width = max(5, String(volume.size.z).count)
-        let paths = (0..<volume.size.z).map { k -> String in
+        let names = (0..<volume.size.z).map { k -> String in
             let n = String(k + 1)
-            return directory + "/IM" + String(repeating: "0", count: width - n.count) + n + ".dcm"
+            return "IM" + String(repeating: "0", count: width - n.count) + n + ".dcm"
         }
         let failure = FirstError<DICOMError>()
         Parallel.forEach(volume.size.z) { k in
             if failure.isSet { return }
             do throws(DICOMError) {
                 let bytes = try DICOMWriter.part10(try slice(volume, k, d))
-                do throws(FileIO.Failure) { try FileIO.writeAtomically(bytes, to: paths[k]) } catch {
-                    throw DICOMError.io(path: paths[k], reason: error.reason)
+                do throws(FileIO.Failure) { try FileIO.writeAtomically(bytes, to: staging + "/" + names[k]) } catch {
+                    throw DICOMError.io(path: staging + "/" + names[k], reason: error.reason)
                 }
             } catch {
                 failure.record(error)
             }
         }
-        if let e = failure.value { throw e }
-        return paths
+        if let e = failure.value {
+            try? fm.removeItem(atPath: staging)
+            throw e
+        }
+        if fm.fileExists(atPath: directory) { try? fm.removeItem(atPath: directory) }  // empty, checked above
+        guard rename(staging, directory) == 0 else {
+            let reason = String(cString: strerror(errno))
+            try? fm.removeItem(atPath: staging)
+            throw .io(path: directory, reason: "cannot move the finished series into place: \(reason)")
+        }
+        return names.map { directory + "/" + $0 }
     }
 }

@@ -145,7 +145,13 @@ public struct DataSet: Sendable, Equatable {
     }
 
     /// Numbers from DS/IS strings or from binary VRs (US, SS, UL, SL, FL, FD, …).
+    /// Non-finite values (NaN, ±∞ in FL/FD, "inf" in a DS) make the whole result nil.
     public func doubles(_ tag: Tag) -> [Double]? {
+        guard let values = rawDoubles(tag), values.allSatisfy(\.isFinite) else { return nil }
+        return values
+    }
+
+    private func rawDoubles(_ tag: Tag) -> [Double]? {
         guard let e = elements[tag], case .bytes(let b) = e.value else { return nil }
         switch e.vr {
         case .DS, .IS:

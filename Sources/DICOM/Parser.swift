@@ -25,6 +25,9 @@ public struct DICOMFile: Sendable {
     /// Pixel Data value starts in the file and how long it is, so a loader can read pixels straight
     /// into its volume without parsing the file again.
     public var nativePixelData: (offset: Int, length: Int)?
+    /// Whether parsing with `stopBeforePixels` stopped at the Pixel Data (or a later tag), i.e. the
+    /// header before it is complete.
+    public var reachedPixelData = false
     /// Warnings from reading (non-conformant but readable structures).
     public var warnings: [String] { meta.warnings + dataSet.warnings }
 
@@ -119,19 +122,23 @@ public struct DICOMFile: Sendable {
         parser.pos = bodyStart
         parser.stopBeforePixels = stopBeforePixels
         var ds: DataSet
+        // A header longer than the inflated prefix: inflate the whole data set and parse again (once).
+        let prefixOnly = ts.deflated && stopBeforePixels && limits.deflatedHeaderBytes < limits.maxInflatedBytes
+            && body.count >= limits.deflatedHeaderBytes
+        var whole = limits
+        whole.deflatedHeaderBytes = limits.maxInflatedBytes
         do {
             ds = try parser.parseTopLevel()
         } catch {
-            // A header longer than the inflated prefix: inflate the whole data set and parse again.
-            guard ts.deflated, stopBeforePixels, body.count >= limits.deflatedHeaderBytes, case .truncated = error else {
-                throw error
-            }
-            var whole = limits
-            whole.deflatedHeaderBytes = limits.maxInflatedBytes
+            guard prefixOnly, case .truncated = error else { throw error }
+            return try parse(bytes, stopBeforePixels: true, limits: whole)
+        }
+        if prefixOnly && !parser.stoppedAtPixels {
             return try parse(bytes, stopBeforePixels: true, limits: whole)
         }
         if let encodingWarning { ds.warnings.insert(encodingWarning, at: 0) }
         var file = DICOMFile(meta: meta, dataSet: ds, transferSyntax: ts, hasPreamble: hasPreamble)
+        file.reachedPixelData = parser.stoppedAtPixels
         if stopBeforePixels, !ts.deflated, !ts.encapsulated { file.nativePixelData = parser.nativePixelDataLocation() }
         return file
     }
@@ -166,6 +173,8 @@ struct Parser {
     var depth = 0
     var elementCount = 0
     var stopBeforePixels = false
+    /// Set when `parseTopLevel` stopped at (7FE0,0010) or a later tag because of `stopBeforePixels`.
+    var stoppedAtPixels = false
 
     init(bytes: [UInt8], explicitVR: Bool, littleEndian: Bool, limits: ParseLimits) {
         self.bytes = bytes
@@ -250,7 +259,10 @@ struct Parser {
             }
             if stopBeforePixels {
                 let t = Tag(u16(pos), u16(pos + 2))
-                if t >= .pixelData { break }
+                if t >= .pixelData {
+                    stoppedAtPixels = true
+                    break
+                }
             }
             guard let e = try parseElement(in: &ds) else {
                 throw .unexpectedTag(offset: pos - 8, tag: .itemDelimitation, reason: "delimiter outside a sequence")

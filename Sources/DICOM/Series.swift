@@ -60,8 +60,12 @@ public struct SeriesInfo: Sendable {
     public var files: Set<String> = []
     /// Frames that can be placed in a volume (images with geometry).
     public var frames: [ImageFrame] = []
-    /// Images skipped for volume building, with the reason (localizers, no geometry…).
+    /// Images left out of volumes on purpose (localizers), with the reason.
     public var skipped: [String] = []
+    /// Images that should belong to a volume but cannot be used (no or bad geometry, bad pixel
+    /// module), with the reason. Loading a stack of such a series fails rather than silently
+    /// leaving slices out.
+    public var unusable: [String] = []
     public var gantryTilt: Double?
 
     /// Adds another file's view of the same series: its frames and files; facts this one lacks.
@@ -77,6 +81,7 @@ public struct SeriesInfo: Sendable {
         files.formUnion(o.files)
         frames += o.frames
         skipped += o.skipped
+        unusable += o.unusable
     }
 }
 
@@ -109,6 +114,7 @@ public enum DICOMScanner {
     /// of a CT slice, and an Enhanced CT header with its functional groups can be larger: the whole
     /// file is read then.
     static let headerPrefixBytes = 16 * 1024
+    static let localizerReason = "localizer (scout) image, not part of a volume"
 
     public static func scan(_ paths: [String]) throws(DICOMError) -> ScanResult {
         var files: [String] = []
@@ -169,12 +175,14 @@ public enum DICOMScanner {
             do {
                 file = try DICOMFile.parse(prefix, stopBeforePixels: true)
             } catch {
-                guard size > prefix.count else { throw error }
+                // Only a header cut by the prefix is worth reading whole; anything else is not DICOM
+                // (and large non-DICOM files must not be read into memory).
+                guard size > prefix.count, case .truncated = error else { throw error }
                 file = try DICOMFile.read(path: path, stopBeforePixels: true)
             }
-            // A header that ended inside the prefix without reaching pixel data may just be cut:
-            // re-read the whole file when it has more bytes and no Rows were seen yet.
-            if size > prefix.count, !file.dataSet.contains(.rows) {
+            // The prefix may end exactly between two elements before the pixel data: then the
+            // header is incomplete even though it parsed, and the whole file is read.
+            if size > prefix.count && !file.reachedPixelData {
                 file = try DICOMFile.read(path: path, stopBeforePixels: true)
             }
             guard file.dataSet.contains(.rows), file.dataSet.contains(.columns) else { return .nonImage }
@@ -212,8 +220,7 @@ public enum DICOMScanner {
         s.deviceSerialNumber = ds.string(.deviceSerialNumber)
         s.kvp = ds.double(.kvp)
         s.kernel = ds.string(.convolutionKernel) ?? functionalString(shared, nil, group: .ctReconstructionSequence, .convolutionKernel)
-        s.sliceThickness = ds.double(.sliceThickness)
-            ?? functionalString(shared, nil, group: .pixelMeasuresSequence, .sliceThickness).flatMap(Double.init)
+        s.sliceThickness = ds.double(.sliceThickness) ?? shared?.sequence(.pixelMeasuresSequence)?.first?.double(.sliceThickness)
         s.bodyPartExamined = ds.string(.bodyPartExamined)
         s.protocolName = ds.string(.protocolName)
         s.contrastBolusAgent = ds.string(.contrastBolusAgent)
@@ -228,7 +235,11 @@ public enum DICOMScanner {
         do {
             s.frames = try enhanced ? enhancedFrames(file, path: path) : [classicFrame(file, path: path)]
         } catch {
-            s.skipped.append("\(path): \(error)")
+            if case .series(let reason) = error, reason.hasPrefix(localizerReason) {
+                s.skipped.append("\(path): \(reason)")
+            } else {
+                s.unusable.append("\(path): \(error)")
+            }
         }
         return (study, s, file.warnings.prefix(3).map { "\(path): \($0)" })
     }
@@ -238,7 +249,7 @@ public enum DICOMScanner {
         let ds = file.dataSet
         let imageType = ds.strings(.imageType).map { $0.uppercased() }
         if imageType.contains("LOCALIZER") {
-            throw .series(reason: "localizer (scout) image, not part of a volume")
+            throw .series(reason: localizerReason)
         }
         let pixel = try ImagePixelInfo(ds)
         if pixel.numberOfFrames > 1 {
@@ -248,9 +259,7 @@ public enum DICOMScanner {
             position: ds.doubles(.imagePositionPatient), orientation: ds.doubles(.imageOrientationPatient))
         let (rs, cs) = try spacing(ds.doubles(.pixelSpacing))
         let rescale = Rescale(slope: ds.double(.rescaleSlope) ?? 1, intercept: ds.double(.rescaleIntercept) ?? 0)
-        guard rescale.slope.isFinite, rescale.slope != 0, rescale.intercept.isFinite else {
-            throw .invalidValue(tag: .rescaleSlope, value: "\(rescale.slope)", reason: "Rescale Slope must be a non-zero number")
-        }
+        try checkRescale(rescale)
         return ImageFrame(
             path: path, frameIndex: 0, sopInstanceUID: ds.string(.sopInstanceUID) ?? path,
             instanceNumber: ds.int(.instanceNumber), acquisitionNumber: ds.int(.acquisitionNumber),
@@ -280,7 +289,7 @@ public enum DICOMScanner {
                 reason: "Per-Frame Functional Groups has \(perFrame.count) items for \(pixel.numberOfFrames) frames")
         }
         let frameTypes = ds.strings(.imageType).map { $0.uppercased() }
-        if frameTypes.contains("LOCALIZER") { throw .series(reason: "localizer (scout) image, not part of a volume") }
+        if frameTypes.contains("LOCALIZER") { throw .series(reason: localizerReason) }
         var frames: [ImageFrame] = []
         frames.reserveCapacity(perFrame.count)
         for (i, item) in perFrame.enumerated() {
@@ -294,9 +303,7 @@ public enum DICOMScanner {
             let rescale = Rescale(
                 slope: transform?.double(.rescaleSlope) ?? ds.double(.rescaleSlope) ?? 1,
                 intercept: transform?.double(.rescaleIntercept) ?? ds.double(.rescaleIntercept) ?? 0)
-            guard rescale.slope.isFinite, rescale.slope != 0, rescale.intercept.isFinite else {
-                throw .invalidValue(tag: .rescaleSlope, value: "\(rescale.slope)", reason: "Rescale Slope must be a non-zero number")
-            }
+            try checkRescale(rescale)
             let content = group(.frameContentSequence)
             frames.append(
                 ImageFrame(
@@ -309,6 +316,15 @@ public enum DICOMScanner {
                     stackID: content?.string(.stackID), nativePixelOffset: nativeOffset(file, pixel, frame: i)))
         }
         return frames
+    }
+
+    static func checkRescale(_ r: Rescale) throws(DICOMError) {
+        guard r.slope.isFinite, r.slope != 0, abs(r.slope) < 1e6 else {
+            throw .invalidValue(tag: .rescaleSlope, value: "\(r.slope)", reason: "Rescale Slope must be a non-zero number")
+        }
+        guard r.intercept.isFinite, abs(r.intercept) < 1e9 else {
+            throw .invalidValue(tag: .rescaleIntercept, value: "\(r.intercept)", reason: "Rescale Intercept must be a finite number")
+        }
     }
 
     static func planeGeometry(position: [Double]?, orientation: [Double]?) throws(DICOMError) -> (Vec3, Vec3, Vec3) {
@@ -324,6 +340,12 @@ public enum DICOMScanner {
             throw .invalidValue(
                 tag: .imageOrientationPatient, value: o.map { "\($0)" }.joined(separator: "\\"),
                 reason: "the row and column directions are not orthogonal unit vectors")
+        }
+        // Patient coordinates are millimetres from an origin near the patient; a kilometre off is an error.
+        guard p.allSatisfy({ abs($0) < 1e6 }) else {
+            throw .invalidValue(
+                tag: .imagePositionPatient, value: p.map { "\($0)" }.joined(separator: "\\"),
+                reason: "positions must lie within ±1,000,000 mm")
         }
         return (Vec3(p[0], p[1], p[2]), row.normalized, col.normalized)
     }

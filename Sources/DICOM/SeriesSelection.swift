@@ -12,6 +12,13 @@ public struct HipEligibility: Sendable {
     public var score: Double
 }
 
+/// One stack that selection looked at, with its verdict.
+public struct SelectionCandidate: Sendable {
+    public var seriesInstanceUID: String
+    public var description: String
+    public var eligibility: HipEligibility
+}
+
 /// The series chosen for bone analysis in a study, with the reasons.
 public struct SeriesChoice: Sendable {
     public var stack: ImageStack
@@ -68,6 +75,7 @@ public enum SeriesSelection {
             problems.append("\(stack.orientationName) slices (axial reconstructions are analysed)")
         }
         if stack.frames.count < 10 { problems.append("only \(stack.frames.count) image(s); a volume is needed") }
+        if !s.unusable.isEmpty { problems.append("\(s.unusable.count) image(s) cannot be used: \(s.unusable[0])") }
         let thickness = stack.frames.first?.sliceThickness ?? s.sliceThickness
         let spacing = geometry?.sliceSpacing
         let effective = max(thickness ?? 0, spacing ?? 0)
@@ -106,14 +114,14 @@ public enum SeriesSelection {
     }
 
     /// Chooses among the stacks of a study; nil with the reasons when none is eligible.
-    public static func choose(_ study: StudyInfo) -> (choice: SeriesChoice?, considered: [(String, HipEligibility)]) {
+    public static func choose(_ study: StudyInfo) -> (choice: SeriesChoice?, considered: [SelectionCandidate]) {
         var candidates: [(ImageStack, HipEligibility, String)] = []
-        var considered: [(String, HipEligibility)] = []
+        var considered: [SelectionCandidate] = []
         for series in study.series {
             let stacks: [ImageStack]
             do { stacks = try VolumeAssembly.stacks(of: series) } catch {
                 let e = HipEligibility(eligible: false, problems: [error.description], remarks: [], score: 0)
-                considered.append((describe(series, nil), e))
+                considered.append(SelectionCandidate(seriesInstanceUID: series.seriesInstanceUID, description: describe(series, nil), eligibility: e))
                 continue
             }
             for stack in stacks {
@@ -128,7 +136,7 @@ public enum SeriesSelection {
                     e.eligible = false
                 }
                 let d = describe(series, stack)
-                considered.append((d, e))
+                considered.append(SelectionCandidate(seriesInstanceUID: series.seriesInstanceUID, description: d, eligibility: e))
                 candidates.append((stack, e, d))
             }
         }

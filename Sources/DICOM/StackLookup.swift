@@ -5,11 +5,15 @@ public enum StackLookup {
     public static func find(in scan: ScanResult, selector: String?) throws(DICOMError) -> ImageStack {
         var all: [(ImageStack, String)] = []
         var problems: [String] = []
+        var hipChoices: [(ImageStack, String)] = []
         for study in scan.studies {
             if selector == "hip" {
                 let (choice, considered) = SeriesSelection.choose(study)
-                if let choice { return choice.stack }
-                problems += considered.map { "\($0.0): \($0.1.problems.joined(separator: "; "))" }
+                if let choice {
+                    hipChoices.append((choice.stack, "study \(study.studyInstanceUID) (\(study.studyDate ?? "no date")): \(SeriesSelection.describe(choice.stack.series, choice.stack))"))
+                } else {
+                    problems += considered.map { "\($0.description): \($0.eligibility.problems.joined(separator: "; "))" }
+                }
                 continue
             }
             for series in study.series {
@@ -26,6 +30,13 @@ public enum StackLookup {
             }
         }
         if selector == "hip" {
+            if hipChoices.count == 1 { return hipChoices[0].0 }
+            if hipChoices.count > 1 {
+                // Several studies (a prior and a current exam): never pick one silently.
+                throw .series(
+                    reason: "the input holds \(hipChoices.count) studies with a series eligible for hip analysis; pass one study:\n  "
+                        + hipChoices.map(\.1).joined(separator: "\n  "))
+            }
             throw .series(reason: "no series is eligible for hip analysis:\n  " + problems.joined(separator: "\n  "))
         }
         if all.count == 1 { return all[0].0 }

@@ -64,13 +64,15 @@ public struct LoadedVolume: Sendable {
 public enum VolumeAssembly {
     /// Position differences below this are "the same position" (mm).
     static let samePositionTolerance = 1e-3
+    /// CT gantries tilt by at most ±30° (vendor specifications); larger apparent tilts are errors.
+    static let maxTiltDegrees = 30.0
 
     /// Splits a series into stacks by orientation, matrix size and pixel spacing, drops exact
     /// duplicate instances, and splits duplicate positions by acquisition number when that tells
     /// them apart. Throws when images at one position cannot be told apart.
     public static func stacks(of series: SeriesInfo) throws(DICOMError) -> [ImageStack] {
         guard !series.frames.isEmpty else {
-            let why = series.skipped.first.map { ": \($0)" } ?? ""
+            let why = (series.unusable.first ?? series.skipped.first).map { ": \($0)" } ?? ""
             throw .series(reason: "series \(series.seriesNumber.map(String.init) ?? series.seriesInstanceUID) has no images that can form a volume\(why)")
         }
         struct Key: Hashable {
@@ -163,26 +165,44 @@ public enum VolumeAssembly {
             let tolerance = max(0.01, 0.02 * spacing)
             if let bad = diffs.indices.first(where: { abs(diffs[$0] - spacing) > tolerance }) {
                 let kind = diffs[bad] > spacing ? "gap" : "irregular spacing"
-                let missing = diffs[bad] > spacing ? " (about \(Int((diffs[bad] / spacing).rounded()) - 1) slice(s) missing)" : ""
+                let ratio = diffs[bad] / spacing
+                let missing = diffs[bad] > spacing && ratio < 1e6 ? " (about \(Int(ratio.rounded()) - 1) slice(s) missing)" : ""
                 throw .series(
                     reason: "\(kind) between slices at \(fmt(d[bad])) and \(fmt(d[bad + 1])) mm: \(fmt(diffs[bad])) mm apart where the series spacing is \(fmt(spacing)) mm\(missing); the series is incomplete — retrieve the missing images or pass a complete series")
             }
         }
-        // Tilt: slice origins drift in the plane as they advance along the normal.
+        // Tilt: slice origins drift in plane in proportion to their distance along the normal (a
+        // shear). Fit the drift per mm by least squares; every slice must follow it within a
+        // tenth of a pixel, else the positions are inconsistent, not tilted.
         var offsets: [(Double, Double)] = []
-        var maxDrift = 0.0
-        for f in frames {
-            let delta = f.position - first.position
-            let inPlane = delta - n * n.dot(delta)
-            offsets.append((inPlane.dot(row), inPlane.dot(col)))
-            maxDrift = max(maxDrift, inPlane.length)
-        }
         var tilt = 0.0
-        if frames.count > 1, maxDrift > 0.01 {
-            let last = frames[frames.count - 1].position - first.position
-            let along = n.dot(last)
-            let across = (last - n * along).length
-            tilt = atan2(across, abs(along)) * 180 / .pi
+        if frames.count > 1 {
+            let deltas = frames.map { f -> (along: Double, u: Double, v: Double) in
+                let delta = f.position - first.position
+                let along = n.dot(delta)
+                let inPlane = delta - n * along
+                return (along, inPlane.dot(row), inPlane.dot(col))
+            }
+            let sxx = deltas.reduce(0) { $0 + $1.along * $1.along }
+            let gu = deltas.reduce(0) { $0 + $1.along * $1.u } / sxx
+            let gv = deltas.reduce(0) { $0 + $1.along * $1.v } / sxx
+            let residual = deltas.map { abs($0.u - gu * $0.along) + abs($0.v - gv * $0.along) }.max() ?? 0
+            let pixel = min(first.columnSpacing, first.rowSpacing)
+            guard residual <= 0.1 * pixel else {
+                throw .series(
+                    reason: "slice positions move in plane irregularly (up to \(fmt(residual, 2)) mm off a straight line): not a gantry tilt; the series is inconsistent — check Image Position (Patient)")
+            }
+            tilt = atan((gu * gu + gv * gv).squareRoot()) * 180 / .pi
+            // Below 0.05° the largest in-plane shift over 400 mm is 0.35 mm, under half a pixel:
+            // treated as untilted rather than resampled.
+            if tilt < 0.05 {
+                tilt = 0
+            } else if tilt > maxTiltDegrees {
+                throw .series(
+                    reason: "slice positions imply a gantry tilt of \(fmt(tilt, 1))°, beyond the \(fmt(maxTiltDegrees, 0))° a CT gantry tilts; the positions or the orientation are wrong")
+            } else {
+                offsets = deltas.map { (gu * $0.along, gv * $0.along) }
+            }
         }
         let size = Dim3(first.pixel.descriptor.columns, first.pixel.descriptor.rows, frames.count)
         let geometry = VolumeGeometry(
@@ -195,8 +215,14 @@ public enum VolumeAssembly {
 
     /// Reads and decodes every frame of the stack into one HU volume, on all cores.
     public static func load(_ stack: ImageStack, tilt policy: TiltPolicy = .resample) throws(DICOMError) -> LoadedVolume {
+        // An image of the series that cannot be placed would be a silently missing slice.
+        if let first = stack.series.unusable.first {
+            throw .series(
+                reason: "\(stack.series.unusable.count) image(s) of \(SeriesSelection.describe(stack.series, nil)) cannot be used, so the volume would miss slices; fix or remove them. First: \(first)")
+        }
         let geo = try geometry(of: stack)
         var notes = stack.notes
+        if !stack.series.skipped.isEmpty { notes.append("\(stack.series.skipped.count) localizer image(s) left out") }
         if geo.tiltDegrees > 0 {
             if policy == .refuse {
                 throw .series(
@@ -210,10 +236,14 @@ public enum VolumeAssembly {
         let sliceVoxels = geo.size.x * geo.size.y
         // All frames must share the pixel layout of the first one (BitsStored may differ per file).
         let ref = stack.frames[0].pixel.descriptor
-        for f in stack.frames where f.pixel.descriptor.rows != ref.rows || f.pixel.descriptor.columns != ref.columns
-            || f.pixel.descriptor.samplesPerPixel != 1
-        {
-            throw .series(reason: "\(f.path): image size or samples per pixel differ within the stack")
+        for f in stack.frames {
+            if f.pixel.descriptor.samplesPerPixel != 1 {
+                throw .series(
+                    reason: "\(f.path): colour image (\(f.pixel.descriptor.samplesPerPixel) samples per pixel, \(f.pixel.descriptor.photometricInterpretation)); a CT volume needs grey-scale images")
+            }
+            if f.pixel.descriptor.rows != ref.rows || f.pixel.descriptor.columns != ref.columns {
+                throw .series(reason: "\(f.path): image size differs within the stack")
+            }
         }
         // Group frames by file so each file is read once.
         var byFile: [String: [(slice: Int, frame: ImageFrame)]] = [:]

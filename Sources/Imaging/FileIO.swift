@@ -1,7 +1,9 @@
 import Foundation
 
 /// File reading and writing used by every module: whole-file reads without extra copies, and
-/// atomic writes (a temporary file renamed into place) so a crash never leaves half a file.
+/// atomic writes (a temporary file renamed into place) so a crashed or killed process never leaves
+/// half a file. There is no fsync: results here can be regenerated; durability across power loss
+/// belongs to the service's store.
 public enum FileIO {
     public struct Failure: Error, Equatable, CustomStringConvertible {
         public let path: String

@@ -188,9 +188,9 @@ public enum NIfTI {
         guard ndim >= 1, ndim <= 7 else { throw fail("dim[0] = \(ndim) must be 1…7") }
         for k in 1...ndim where dims[k] < 1 { throw fail("dim[\(k)] = \(dims[k]) must be at least 1") }
         if ndim > 3 {
-            let extra = dims[4...ndim].reduce(1, *)
-            guard extra == 1 else {
-                throw fail("\(ndim)-D image with \(extra) volumes; pass a single 3-D volume (e.g. split it with fslsplit)")
+            guard dims[4...ndim].allSatisfy({ $0 == 1 }) else {
+                let shown = dims[4...ndim].map(String.init).joined(separator: "×")
+                throw fail("\(ndim)-D image with \(shown) volumes; pass a single 3-D volume (e.g. split it with fslsplit)")
             }
         }
         let size = Dim3(dims[1], ndim >= 2 ? dims[2] : 1, ndim >= 3 ? dims[3] : 1)

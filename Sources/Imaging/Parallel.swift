@@ -9,14 +9,19 @@ public enum Parallel {
         return max(1, ProcessInfo.processInfo.activeProcessorCount)
     }
 
-    /// Runs `body(i)` for i in 0..<count on all cores. `body` must only touch disjoint data per index.
+    /// Runs `body(i)` for i in 0..<count on `workerCount` threads, each taking the next index as
+    /// it finishes one. `body` must only touch disjoint data per index.
     public static func forEach(_ count: Int, _ body: @Sendable (Int) -> Void) {
         guard count > 0 else { return }
-        if count == 1 || workerCount == 1 {
+        let workers = min(workerCount, count)
+        if workers == 1 {
             for i in 0..<count { body(i) }
             return
         }
-        DispatchQueue.concurrentPerform(iterations: count) { i in body(i) }
+        let next = IndexCounter()
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            while let i = next.take(below: count) { body(i) }
+        }
     }
 
     /// Runs `body(range)` over `count` items split into contiguous chunks, one or a few per core.
@@ -30,6 +35,19 @@ public enum Parallel {
             let hi = min(count, lo + size)
             if lo < hi { body(lo..<hi) }
         }
+    }
+}
+
+/// Hands out 0, 1, 2, … to parallel workers.
+final class IndexCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var next = 0
+    func take(below limit: Int) -> Int? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard next < limit else { return nil }
+        next += 1
+        return next - 1
     }
 }
 

@@ -35,11 +35,19 @@ public enum Zlib {
             }
             defer { inflateEnd(&stream) }
             guard let base = input.baseAddress else { break }
-            stream.next_in = UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: Bytef.self) + consumedTotal)
-            stream.avail_in = uInt(input.count - consumedTotal)
+            // zlib counts input in 32-bit uInt: feed at most 1 GiB at a time.
+            var fed = consumedTotal
+            func feed() {
+                let n = min(input.count - fed, 1 << 30)
+                stream.next_in = UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: Bytef.self) + fed)
+                stream.avail_in = uInt(n)
+                fed += n
+            }
+            feed()
             var chunk = [UInt8](repeating: 0, count: 256 * 1024)
             var status: Int32 = Z_OK
             while status != Z_STREAM_END {
+                if stream.avail_in == 0 && fed < input.count { feed() }
                 let produced: Int = chunk.withUnsafeMutableBytes { buf in
                     stream.next_out = buf.baseAddress?.assumingMemoryBound(to: Bytef.self)
                     stream.avail_out = uInt(buf.count)
@@ -63,7 +71,7 @@ public enum Zlib {
                     throw Failure(reason: "deflate data ends early after \(out.count) output bytes (truncated)")
                 }
             }
-            consumedTotal = input.count - Int(stream.avail_in)
+            consumedTotal = fed - Int(stream.avail_in)
             // Only gzip allows further members; ignore trailing zero padding after the last one.
         } while format == .gzip && consumedTotal < input.count
             && input[consumedTotal] == 0x1F && consumedTotal + 1 < input.count && input[consumedTotal + 1] == 0x8B
@@ -85,7 +93,17 @@ public enum Zlib {
     }
 
     /// Deflates the chunks as one stream (no copy into one buffer first).
-    public static func deflate(chunks: [UnsafeRawBufferPointer], format: Format, level: Int32 = 6) throws(Failure) -> [UInt8] {
+    public static func deflate(chunks input: [UnsafeRawBufferPointer], format: Format, level: Int32 = 6) throws(Failure) -> [UInt8] {
+        // zlib counts input in 32-bit uInt: split chunks into pieces of at most 1 GiB.
+        var chunks: [UnsafeRawBufferPointer] = []
+        for c in input {
+            var start = 0
+            repeat {
+                let n = min(c.count - start, 1 << 30)
+                chunks.append(UnsafeRawBufferPointer(rebasing: c[start..<(start + n)]))
+                start += n
+            } while start < c.count
+        }
         var stream = z_stream()
         let windowBits: Int32 = format == .raw ? -15 : 15 + 16
         guard deflateInit2_(
@@ -105,7 +123,7 @@ public enum Zlib {
                 if produced == out.count { out.append(contentsOf: repeatElement(0, count: max(1 << 20, out.count / 4))) }
                 status = out.withUnsafeMutableBytes { o in
                     stream.next_out = o.baseAddress.map { $0.assumingMemoryBound(to: Bytef.self) + produced }
-                    stream.avail_out = uInt(o.count - produced)
+                    stream.avail_out = uInt(min(o.count - produced, 1 << 30))
                     let r = CZlib.deflate(&stream, last ? Z_FINISH : Z_NO_FLUSH)
                     produced = o.count - Int(stream.avail_out)
                     return r

@@ -68,6 +68,7 @@ struct InspectReport: Encodable {
         var transferSyntaxes: [Syntax]
         var contrast: Contrast
         var skipped: [String]
+        var unusable: [String]
         var hipEligibility: Eligibility
     }
     struct Selection: Encodable {
@@ -99,7 +100,7 @@ struct InspectReport: Encodable {
                 let stacks = (try? VolumeAssembly.stacks(of: s)) ?? []
                 let main = stacks.max { $0.frames.count < $1.frames.count }
                 let geo = main.flatMap { try? VolumeAssembly.geometry(of: $0) }
-                let verdicts = considered.filter { $0.0.hasPrefix(SeriesSelection.describe(s, nil)) }.map { $0.1 }
+                let verdicts = considered.filter { $0.seriesInstanceUID == s.seriesInstanceUID }.map(\.eligibility)
                 let best = verdicts.first { $0.eligible } ?? verdicts.first
                 var zRange: [Double]?
                 if let main, let n = main.frames.first?.normal, let a = main.frames.first, let b = main.frames.last {
@@ -121,7 +122,7 @@ struct InspectReport: Encodable {
                     },
                     contrast: Contrast(
                         declared: SeriesSelection.contrastDeclared(s), agent: s.contrastBolusAgent, route: s.contrastBolusRoute),
-                    skipped: Array(s.skipped.prefix(20)),
+                    skipped: Array(s.skipped.prefix(20)), unusable: Array(s.unusable.prefix(20)),
                     hipEligibility: Eligibility(
                         eligible: best?.eligible ?? false, problems: best?.problems ?? ["no volume could be formed"],
                         remarks: best?.remarks ?? []))
@@ -130,7 +131,7 @@ struct InspectReport: Encodable {
                 seriesInstanceUID: choice?.stack.series.seriesInstanceUID,
                 description: choice.map { SeriesSelection.describe($0.stack.series, $0.stack) },
                 reasons: choice?.reasons ?? ["no series is eligible for hip analysis"],
-                rejected: (choice?.rejected ?? considered.map { ($0.0, $0.1.problems.joined(separator: "; ")) })
+                rejected: (choice?.rejected ?? considered.map { ($0.description, $0.eligibility.problems.joined(separator: "; ")) })
                     .map { Problem(path: $0.0, reason: $0.1) })
             return Study(
                 studyInstanceUID: study.studyInstanceUID, studyDate: study.studyDate, description: study.studyDescription,
@@ -157,6 +158,7 @@ struct InspectReport: Encodable {
                 lines.append("    hip analysis: " + (s.hipEligibility.eligible ? "eligible" : "not eligible: " + s.hipEligibility.problems.joined(separator: "; "))
                     + (s.hipEligibility.remarks.isEmpty ? "" : " (" + s.hipEligibility.remarks.joined(separator: "; ") + ")"))
                 for k in s.skipped.prefix(3) { lines.append("    skipped: \(k)") }
+                for k in s.unusable.prefix(3) { lines.append("    UNUSABLE: \(k)") }
             }
             if let chosen = st.hipAnalysis.description {
                 lines.append("  → hip analysis would use \(chosen): " + st.hipAnalysis.reasons.joined(separator: "; "))

@@ -302,4 +302,49 @@ struct SeriesTests {
             for i in 0..<30 { #expect(Int(loaded.volume.voxels[k * 30 + i]) == 2 * (i + 7 * k) - 100) }
         }
     }
+
+    @Test("A header that ends exactly at the 16 KB scan prefix is read whole (Rescale Intercept after the cut)")
+    func prefixBoundary() throws {
+        let dir = temporaryDirectory()
+        let v = indexedVolume(nx: 4, ny: 3, nz: 2)
+        for k in 0..<2 {
+            var ds = try CTSeriesWriter.slice(v, k, seriesDescription("prefix"))
+            // Where (0028,1052) starts without filler, then a filler element (0028,0400) OB that
+            // moves it to byte 16384 exactly.
+            let plain = try DICOMWriter.part10(ds)
+            let marker: [UInt8] = [0x28, 0x00, 0x52, 0x10]
+            let at = try #require(plain.firstRange(of: marker)?.lowerBound)
+            let filler = DICOMScanner.headerPrefixBytes - at - 12  // OB header is 12 bytes
+            #expect(filler > 0 && filler % 2 == 0)
+            ds.set(Tag(0x0028, 0x0400), .OB, bytes: [UInt8](repeating: 0, count: filler))
+            let bytes = try DICOMWriter.part10(ds)
+            #expect(bytes.firstRange(of: marker)?.lowerBound == DICOMScanner.headerPrefixBytes)
+            try FileIO.writeAtomically(bytes, to: dir + "/p\(k).dcm")
+        }
+        let loaded = try load(dir)
+        #expect(loaded.stack.frames[0].rescale.intercept == -1024)
+        #expect(loaded.volume.voxels == v.voxels)
+    }
+
+    @Test("Hostile positions: a kilometre off, irregular in-plane drift, tiny jitter")
+    func hostilePositions() throws {
+        func series(_ tag: String, _ position: (Int) -> [Double]) throws -> String {
+            let dir = temporaryDirectory(tag)
+            let v = indexedVolume(nx: 8, ny: 8, nz: 6)
+            for k in 0..<6 {
+                var ds = try CTSeriesWriter.slice(v, k, seriesDescription(tag))
+                ds.set(.imagePositionPatient, ds: position(k))
+                try FileIO.writeAtomically(try DICOMWriter.part10(ds), to: dir + "/h\(k).dcm")
+            }
+            return dir
+        }
+        let far = try series("far") { k in k == 5 ? [0, 0, 1e19] : [0, 0, Double(k)] }
+        #expect { try load(far) } throws: { "\($0)".contains("±1,000,000 mm") && "\($0)".contains("would miss slices") }
+        let zigzag = try series("zigzag") { k in [k % 2 == 0 ? 0 : 3, 0, Double(k)] }
+        #expect { try load(zigzag) } throws: { "\($0)".contains("irregularly") }
+        let jitter = try series("jitter") { k in [k % 2 == 0 ? 0 : 0.0004, 0, Double(k)] }
+        let j = try load(jitter)
+        #expect(j.geometry.tiltDegrees == 0)
+        #expect(!j.notes.contains { $0.contains("tilt") })
+    }
 }

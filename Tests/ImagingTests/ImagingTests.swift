@@ -105,6 +105,11 @@ struct NIfTITests {
         var fourD = good
         fourD[40] = 4; fourD[48] = 3  // dim[0] = 4, dim[4] = 3
         #expect { try NIfTI.parse(fourD, path: "4d") } throws: { "\($0)".contains("3 volumes") }
+        // NIfTI-2 dimensions whose product overflows are refused, not multiplied.
+        var huge = NIfTI.encode(try obliqueVolume(), version: .two)
+        huge[16] = 7
+        for k in 4...7 { for b in 0..<4 { huge[16 + 8 * k + b] = b == 3 ? 0x7F : 0xFF } }
+        #expect(throws: ImagingError.self) { try NIfTI.parse(huge, path: "huge") }
         #expect(throws: ImagingError.self) { try NIfTI.parse([UInt8](repeating: 0, count: 100), path: "short") }
     }
 

@@ -21,9 +21,7 @@ public struct JPEGLSCodec: PixelCodec {
         guard let base = frame.baseAddress, frame.count > 0 else {
             throw .truncated(codec: jlsCodecName, offset: 0)
         }
-        var stream = JLSStream(
-            base: base.assumingMemoryBound(to: UInt8.self), count: frame.count, descriptor: descriptor,
-            output: output)
+        var stream = JLSStream(base: base, count: frame.count, descriptor: descriptor, output: output)
         try stream.decode()
     }
 }
@@ -198,8 +196,10 @@ private struct JLSPresets {
     var offset = 0
 }
 
-private struct JLSStream {
-    let base: UnsafePointer<UInt8>
+private struct JLSStream: JPEGMarkerParser {
+    static var codecName: String { jlsCodecName }
+
+    let base: UnsafeRawPointer
     let count: Int
     let descriptor: PixelDescriptor
     let output: UnsafeMutableRawBufferPointer
@@ -216,68 +216,23 @@ private struct JLSStream {
     var componentDone: [Bool] = []
     var bytesPerSample = 0
 
-    init(base: UnsafePointer<UInt8>, count: Int, descriptor: PixelDescriptor, output: UnsafeMutableRawBufferPointer) {
+    init(base: UnsafeRawPointer, count: Int, descriptor: PixelDescriptor, output: UnsafeMutableRawBufferPointer) {
         self.base = base
         self.count = count
         self.descriptor = descriptor
         self.output = output
     }
 
-    @inline(__always) func byte(_ offset: Int) -> Int { Int(base[offset]) }
-
-    @inline(__always) func word(_ offset: Int) -> Int { byte(offset) << 8 | byte(offset + 1) }
-
-    func corrupt(_ offset: Int, _ reason: String) -> CodecError {
-        .corrupt(codec: jlsCodecName, offset: offset, reason: reason)
-    }
-
-    func truncated(_ offset: Int) -> CodecError {
-        .truncated(codec: jlsCodecName, offset: offset)
-    }
-
-    func unsupported(_ feature: String) -> CodecError {
-        .unsupportedFeature(codec: jlsCodecName, feature: feature)
-    }
-
     var allComponentsDecoded: Bool { haveFrame && !componentDone.contains(false) }
 
     mutating func decode() throws(CodecError) {
-        guard count >= 2 else { throw truncated(count) }
-        guard byte(0) == 0xFF, byte(1) == 0xD8 else { throw corrupt(0, "no SOI marker; not a JPEG-LS stream") }
-        pos = 2
-        while true {
-            // Whatever follows the last scan (EOI, DICOM's even-length padding) is irrelevant, and
-            // a missing EOI is tolerated.
-            if allComponentsDecoded { return }
-            guard pos < count else { throw truncated(count) }
-            guard byte(pos) == 0xFF else {
-                throw corrupt(pos, "expected a marker, found byte 0x\(jlsHex2(byte(pos)))")
-            }
-            // T.81 B.1.1.2 (used by T.87 Annex C): a marker may be preceded by 0xFF fill bytes.
-            var p = pos
-            while p < count && byte(p) == 0xFF { p += 1 }
-            guard p < count else { throw truncated(count) }
-            let marker = byte(p)
-            let markerOffset = p - 1
-            pos = p + 1
-            switch marker {
-            case 0xD9:  // EOI before every component has been decoded
-                throw truncated(markerOffset)
-            case 0x01, 0xD0...0xD7:  // TEM, stray RSTn: no parameters
-                continue
-            case 0x00, 0xD8:
-                throw corrupt(markerOffset, "unexpected marker 0xFF\(jlsHex2(marker))")
-            default:
-                break
-            }
-            // Every other marker starts a segment with a 16-bit length that counts itself.
-            guard pos + 2 <= count else { throw truncated(count) }
-            let length = word(pos)
-            guard length >= 2 else { throw corrupt(pos, "marker segment length \(length) is too short") }
-            guard pos + length <= count else { throw truncated(count) }
-            let body = pos + 2
-            let end = pos + length
-            pos = end
+        try readSOI(format: "JPEG-LS")
+        // Whatever follows the last scan (EOI, DICOM's even-length padding) is irrelevant, and
+        // a missing EOI is tolerated.
+        while !allComponentsDecoded {
+            let segment = try nextSegment()
+            let (marker, markerOffset) = (segment.marker, segment.markerOffset)
+            let (body, end) = (segment.body.lowerBound, segment.body.upperBound)
             switch marker {
             case 0xF7:
                 try parseFrameHeader(body, end, markerOffset: markerOffset)
@@ -286,7 +241,7 @@ private struct JLSStream {
             case 0xDD:
                 // T.81 B.2.4.4 as extended by T.87 Annex C: Ri, in MCUs (lines), as 2, 3 or 4 bytes.
                 guard (2...4).contains(end - body) else {
-                    throw corrupt(markerOffset, "DRI segment length \(length) is not 4, 5 or 6")
+                    throw corrupt(markerOffset, "DRI segment length \(segment.length) is not 4, 5 or 6")
                 }
                 var ri = 0
                 for i in body..<end { ri = ri << 8 | byte(i) }
@@ -535,7 +490,7 @@ private struct JLSStream {
         }
         resetState()
 
-        var reader = JLSReader(base: base, count: count, start: pos)
+        var reader = JLSReader(base: base.assumingMemoryBound(to: UInt8.self), count: count, start: pos)
         for y in 0..<rows {
             if restartInterval > 0 && y > 0 && y % restartInterval == 0 {
                 // Restart intervals count MCUs, which in JPEG-LS are lines (of every component of
@@ -601,15 +556,10 @@ private struct JLSStream {
     /// decoder drops the padding, checks the marker and starts afresh.
     func processRestart(_ reader: inout JLSReader) throws(CodecError) {
         if reader.overran { throw jlsOverrunError(reader) }
-        var p = nextMarker(from: reader.pos)
+        let p = nextMarker(from: reader.pos)
         guard p < count else { throw truncated(count) }
-        while p < count && byte(p) == 0xFF { p += 1 }
-        guard p < count else { throw truncated(count) }
-        // The marker number (modulo 8) is not checked: it adds nothing to decoding.
-        guard (0xD0...0xD7).contains(byte(p)) else {
-            throw corrupt(p - 1, "expected a restart marker, found 0xFF\(jlsHex2(byte(p)))")
-        }
-        reader = JLSReader(base: base, count: count, start: p + 1)
+        let next = try skipRestartMarker(at: p)
+        reader = JLSReader(base: base.assumingMemoryBound(to: UInt8.self), count: count, start: next)
     }
 
     /// Writes one reconstructed line of one component to the output, little-endian,
@@ -970,9 +920,4 @@ private func jlsCeilLog2(_ n: Int) -> Int {
     var k = 0
     while (1 << k) < n { k += 1 }
     return k
-}
-
-private func jlsHex2(_ v: Int) -> String {
-    let s = String(v, radix: 16, uppercase: true)
-    return s.count < 2 ? "0" + s : s
 }

@@ -215,7 +215,9 @@ private struct LosslessScanComponent {
     var tableSlot: Int
 }
 
-private struct JPEGLosslessStream {
+private struct JPEGLosslessStream: JPEGMarkerParser {
+    static var codecName: String { jpegLosslessName }
+
     let base: UnsafeRawPointer
     let count: Int
     let descriptor: PixelDescriptor
@@ -245,61 +247,16 @@ private struct JPEGLosslessStream {
         self.tableStorage = tableStorage
     }
 
-    @inline(__always) func byte(_ offset: Int) -> Int {
-        Int(base.load(fromByteOffset: offset, as: UInt8.self))
-    }
-
-    @inline(__always) func word(_ offset: Int) -> Int {
-        byte(offset) << 8 | byte(offset + 1)
-    }
-
-    func corrupt(_ offset: Int, _ reason: String) -> CodecError {
-        .corrupt(codec: jpegLosslessName, offset: offset, reason: reason)
-    }
-
-    func truncated(_ offset: Int) -> CodecError {
-        .truncated(codec: jpegLosslessName, offset: offset)
-    }
-
     var allComponentsDecoded: Bool { haveFrame && !componentDone.contains(false) }
 
     mutating func decode() throws(CodecError) {
-        guard count >= 2 else { throw truncated(count) }
-        guard byte(0) == 0xFF, byte(1) == 0xD8 else { throw corrupt(0, "no SOI marker; not a JPEG stream") }
-        pos = 2
-        while true {
-            // Everything after the last scan (EOI, DICOM's even-length padding) is irrelevant, and a
-            // missing EOI is tolerated.
-            if allComponentsDecoded { return }
-            guard pos < count else { throw truncated(count) }
-            guard byte(pos) == 0xFF else {
-                throw corrupt(pos, "expected a marker, found byte 0x\(String(byte(pos), radix: 16))")
-            }
-            // B.1.1.2: a marker may be preceded by any number of 0xFF fill bytes.
-            var p = pos
-            while p < count && byte(p) == 0xFF { p += 1 }
-            guard p < count else { throw truncated(count) }
-            let marker = byte(p)
-            let markerOffset = p - 1
-            pos = p + 1
-            switch marker {
-            case 0xD9:  // EOI before every component has been decoded
-                throw truncated(markerOffset)
-            case 0x01, 0xD0...0xD7:  // TEM, stray RSTn: markers without a segment (Table B.1)
-                continue
-            case 0x00, 0xD8:
-                throw corrupt(markerOffset, "unexpected marker 0xFF\(losslessHex2(marker))")
-            default:
-                break
-            }
-            // Every other marker starts a segment with a 16-bit length that counts itself.
-            guard pos + 2 <= count else { throw truncated(count) }
-            let length = word(pos)
-            guard length >= 2 else { throw corrupt(pos, "marker segment length \(length) is too short") }
-            guard pos + length <= count else { throw truncated(count) }
-            let body = pos + 2
-            let end = pos + length
-            pos = end
+        try readSOI(format: "JPEG")
+        // Everything after the last scan (EOI, DICOM's even-length padding) is irrelevant, and a
+        // missing EOI is tolerated.
+        while !allComponentsDecoded {
+            let segment = try nextSegment(strayByteHex: { String($0, radix: 16) })
+            let (marker, markerOffset) = (segment.marker, segment.markerOffset)
+            let (body, end) = (segment.body.lowerBound, segment.body.upperBound)
             switch marker {
             case 0xC3:
                 try parseFrameHeader(body, end)
@@ -307,17 +264,18 @@ private struct JPEGLosslessStream {
                 try parseHuffmanTables(body, end)
             case 0xDD:
                 // B.2.4.4: Ri, MCUs per restart interval; 0 disables restarts.
-                guard length == 4 else { throw corrupt(markerOffset, "DRI segment length \(length) is not 4") }
+                guard segment.length == 4 else {
+                    throw corrupt(markerOffset, "DRI segment length \(segment.length) is not 4")
+                }
                 restartInterval = word(body)
             case 0xDA:
                 try parseScanHeaderAndDecode(body, end, markerOffset: markerOffset)
             case 0xDE, 0xDF:
-                throw CodecError.unsupportedFeature(
-                    codec: jpegLosslessName, feature: "hierarchical JPEG (DHP/EXP markers, T.81 Annex J)")
+                throw unsupported("hierarchical JPEG (DHP/EXP markers, T.81 Annex J)")
             case 0xC0...0xCF where marker != 0xC4 && marker != 0xC8 && marker != 0xCC:
-                throw CodecError.unsupportedFeature(codec: jpegLosslessName, feature: Self.processName(marker))
+                throw unsupported(Self.processName(marker))
             case 0xF7:
-                throw CodecError.unsupportedFeature(codec: jpegLosslessName, feature: "JPEG-LS (SOF55) data")
+                throw unsupported("JPEG-LS (SOF55) data")
             default:
                 // APPn, COM, DQT, DAC, DNL, JPGn…: nothing a lossless Huffman decoder needs.
                 continue
@@ -356,15 +314,10 @@ private struct JPEGLosslessStream {
         guard (2...16).contains(precision) else {
             throw corrupt(body, "sample precision \(precision) is outside 2…16 (Table B.2)")
         }
-        guard y > 0 else {
-            throw CodecError.unsupportedFeature(
-                codec: jpegLosslessName, feature: "a frame height defined by a DNL marker")
-        }
+        guard y > 0 else { throw unsupported("a frame height defined by a DNL marker") }
         guard x > 0 else { throw corrupt(body + 3, "frame width is 0") }
         guard nf > 0 else { throw corrupt(body + 5, "frame has no components") }
-        guard nf <= 4 else {
-            throw CodecError.unsupportedFeature(codec: jpegLosslessName, feature: "a frame with \(nf) components")
-        }
+        guard nf <= 4 else { throw unsupported("a frame with \(nf) components") }
         guard end - body == 6 + 3 * nf else {
             throw corrupt(body, "SOF3 segment length does not match \(nf) components")
         }
@@ -381,16 +334,14 @@ private struct JPEGLosslessStream {
             // With one component every MCU is one sample whatever H and V say (A.2.2), so only
             // multi-component frames depend on them.
             guard nf == 1 || (h == 1 && v == 1) else {
-                throw CodecError.unsupportedFeature(
-                    codec: jpegLosslessName, feature: "component sampling factors \(h)×\(v) (only 1×1)")
+                throw unsupported("component sampling factors \(h)×\(v) (only 1×1)")
             }
             ids.append(id)
         }
 
         let d = descriptor
         guard d.bitsAllocated == 8 || d.bitsAllocated == 16 else {
-            throw CodecError.unsupportedFeature(
-                codec: jpegLosslessName, feature: "bitsAllocated \(d.bitsAllocated) (only 8 or 16)")
+            throw unsupported("bitsAllocated \(d.bitsAllocated) (only 8 or 16)")
         }
         guard d.rows == y, d.columns == x, d.samplesPerPixel == nf else {
             throw CodecError.descriptorMismatch(
@@ -610,16 +561,10 @@ private struct JPEGLosslessStream {
     /// RSTn; the decoder drops the padding, checks the marker and starts afresh.
     func processRestart(_ reader: inout LosslessBitReader) throws(CodecError) {
         if reader.overran { throw overrunError(reader) }
-        var p = reader.pos
+        let p = reader.pos
         guard p < count else { throw truncated(count) }
         guard byte(p) == 0xFF else { throw corrupt(p, "expected a restart marker") }
-        while p < count && byte(p) == 0xFF { p += 1 }
-        guard p < count else { throw truncated(count) }
-        // The marker number (modulo 8) is not checked: it adds no information for decoding.
-        guard (0xD0...0xD7).contains(byte(p)) else {
-            throw corrupt(p - 1, "expected a restart marker, found 0xFF\(losslessHex2(byte(p)))")
-        }
-        reader.restart(at: p + 1)
+        reader.restart(at: try skipRestartMarker(at: p))
     }
 
     /// First line of a scan or restart interval, from column x0 (where the reset happened) to x1.
@@ -729,9 +674,4 @@ private struct JPEGLosslessStream {
             }
         }
     }
-}
-
-private func losslessHex2(_ v: Int) -> String {
-    let s = String(v, radix: 16, uppercase: true)
-    return s.count < 2 ? "0" + s : s
 }
