@@ -147,7 +147,7 @@ public enum SeriesSelection {
         if let t = thickness { reasons.append("slice thickness \(fmt(t, 2)) mm (≤ \(fmt(maxSliceThickness, 1)) mm)") }
         reasons.append(isSharpKernel(best.0.series.kernel) ? "sharp kernel (no softer thin series available)" : "soft/standard kernel \(best.0.series.kernel ?? "(not stated)")")
         reasons.append(contrastDeclared(best.0.series) ? "contrast-enhanced (no non-contrast thin series available)" : "no contrast declared")
-        reasons.append("field of view and coverage reach both proximal femora")
+        reasons.append("field of view ≥ \(Int(minTransverseFOV)) mm and ≥ \(Int(minCraniocaudalCoverage)) mm along the body: room for both proximal femora (from the geometry; the femora themselves are not looked for here)")
         let rejected = candidates.filter { $0.2 != best.2 }.map { c -> (String, String) in
             if !c.1.eligible { return (c.2, c.1.problems.joined(separator: "; ")) }
             return (c.2, "eligible but ranked lower (" + (c.1.remarks.isEmpty ? "thicker slices or fewer images" : c.1.remarks.joined(separator: "; ")) + ")")
