@@ -277,49 +277,9 @@ private struct JLSStream: JPEGMarkerParser {
             // 0 means the size comes later, in an LSE id 4 segment (T.87 C.2.4.1) or a DNL marker.
             throw unsupported("frame dimensions given outside the frame header (oversize image)")
         }
-        guard nf > 0 else { throw corrupt(body + 5, "frame has no components") }
-        guard nf <= 4 else { throw unsupported("a frame with \(nf) components") }
-        guard end - body == 6 + 3 * nf else {
-            throw corrupt(body, "SOF55 segment length does not match \(nf) components")
-        }
-        var ids: [UInt8] = []
-        for i in 0..<nf {
-            let c = body + 6 + 3 * i
-            let id = UInt8(truncatingIfNeeded: byte(c))
-            let h = byte(c + 1) >> 4
-            let v = byte(c + 1) & 15
-            guard !ids.contains(id) else { throw corrupt(c, "component identifier \(id) appears twice") }
-            guard (1...4).contains(h), (1...4).contains(v) else {
-                throw corrupt(c + 1, "sampling factors \(h)×\(v) are outside 1…4")
-            }
-            guard nf == 1 || (h == 1 && v == 1) else {
-                throw unsupported("component sampling factors \(h)×\(v) (only 1×1)")
-            }
-            ids.append(id)
-        }
-
-        let d = descriptor
-        guard d.bitsAllocated == 8 || d.bitsAllocated == 16 else {
-            throw unsupported("bitsAllocated \(d.bitsAllocated) (only 8 or 16)")
-        }
-        guard d.rows == y, d.columns == x, d.samplesPerPixel == nf else {
-            throw CodecError.descriptorMismatch(
-                codec: jlsCodecName,
-                reason: "stream is \(x)×\(y) with \(nf) component(s), Image Pixel module says "
-                    + "\(d.columns)×\(d.rows) with \(d.samplesPerPixel) sample(s) per pixel")
-        }
-        guard precision <= d.bitsAllocated else {
-            throw CodecError.descriptorMismatch(
-                codec: jlsCodecName,
-                reason: "sample precision \(precision) does not fit bitsAllocated \(d.bitsAllocated)")
-        }
-        bytesPerSample = d.bitsAllocated / 8
-        // x, y ≤ 65535 and nf ≤ 4, so this cannot overflow.
-        let needed = x * y * nf * bytesPerSample
-        guard output.count == needed else {
-            throw CodecError.descriptorMismatch(
-                codec: jlsCodecName, reason: "output buffer holds \(output.count) bytes, the frame needs \(needed)")
-        }
+        let ids = try frameComponentIDs(body, end, count: nf, segment: "SOF55")
+        bytesPerSample = try checkFrame(
+            width: x, height: y, components: nf, precision: precision, descriptor: descriptor, outputCount: output.count)
         rows = y
         columns = x
         componentIDs = ids

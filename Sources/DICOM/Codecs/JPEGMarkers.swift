@@ -23,6 +23,61 @@ protocol JPEGMarkerParser {
 }
 
 extension JPEGMarkerParser {
+    /// The component list of a frame header (T.81 B.2.2, reused by T.87 C.2.2): `nf` entries of
+    /// (identifier, H|V, Tq) after the 6 fixed bytes; identifiers distinct, sampling factors 1…4.
+    /// With one component every MCU is one sample whatever H and V say (T.81 A.2.2), so only
+    /// multi-component frames need 1×1.
+    func frameComponentIDs(_ body: Int, _ end: Int, count nf: Int, segment: String) throws(CodecError) -> [UInt8] {
+        guard nf > 0 else { throw corrupt(body + 5, "frame has no components") }
+        guard nf <= 4 else { throw unsupported("a frame with \(nf) components") }
+        guard end - body == 6 + 3 * nf else {
+            throw corrupt(body, "\(segment) segment length does not match \(nf) components")
+        }
+        var ids: [UInt8] = []
+        for i in 0..<nf {
+            let c = body + 6 + 3 * i
+            let id = UInt8(truncatingIfNeeded: byte(c))
+            let h = byte(c + 1) >> 4
+            let v = byte(c + 1) & 15
+            guard !ids.contains(id) else { throw corrupt(c, "component identifier \(id) appears twice") }
+            guard (1...4).contains(h), (1...4).contains(v) else {
+                throw corrupt(c + 1, "sampling factors \(h)×\(v) are outside 1…4")
+            }
+            guard nf == 1 || (h == 1 && v == 1) else {
+                throw unsupported("component sampling factors \(h)×\(v) (only 1×1)")
+            }
+            ids.append(id)
+        }
+        return ids
+    }
+
+    /// The frame header against the DICOM Image Pixel module and the output buffer; returns the
+    /// bytes per output sample.
+    func checkFrame(
+        width x: Int, height y: Int, components nf: Int, precision: Int, descriptor d: PixelDescriptor, outputCount: Int
+    ) throws(CodecError) -> Int {
+        guard d.bitsAllocated == 8 || d.bitsAllocated == 16 else {
+            throw unsupported("bitsAllocated \(d.bitsAllocated) (only 8 or 16)")
+        }
+        guard d.rows == y, d.columns == x, d.samplesPerPixel == nf else {
+            throw CodecError.descriptorMismatch(
+                codec: Self.codecName,
+                reason: "stream is \(x)×\(y) with \(nf) component(s), Image Pixel module says "
+                    + "\(d.columns)×\(d.rows) with \(d.samplesPerPixel) sample(s) per pixel")
+        }
+        guard precision <= d.bitsAllocated else {
+            throw CodecError.descriptorMismatch(
+                codec: Self.codecName, reason: "sample precision \(precision) does not fit bitsAllocated \(d.bitsAllocated)")
+        }
+        let bytesPerSample = d.bitsAllocated / 8
+        // x, y ≤ 65535 and nf ≤ 4, so this cannot overflow.
+        let needed = x * y * nf * bytesPerSample
+        guard outputCount == needed else {
+            throw CodecError.descriptorMismatch(
+                codec: Self.codecName, reason: "output buffer holds \(outputCount) bytes, the frame needs \(needed)")
+        }
+        return bytesPerSample
+    }
     @inline(__always) func byte(_ offset: Int) -> Int {
         Int(base.load(fromByteOffset: offset, as: UInt8.self))
     }
