@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "Imaging", targets: ["Imaging"]),
         .library(name: "DICOM", targets: ["DICOM"]),
         .library(name: "Phantom", targets: ["Phantom"]),
+        .library(name: "RiskModel", targets: ["RiskModel"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -30,10 +31,12 @@ let package = Package(
         .target(name: "Imaging", dependencies: ["CZlib"], swiftSettings: strictSettings),
         .target(name: "DICOM", dependencies: ["Imaging", "CZlib", "COpenJPEG"], swiftSettings: strictSettings),
         .target(name: "Phantom", dependencies: ["Imaging", "DICOM"], swiftSettings: strictSettings),
+        // Risk model: feature values in, probabilities and explanations out; imports no other module.
+        .target(name: "RiskModel", swiftSettings: strictSettings),
         .executableTarget(
             name: "osteoct",
             dependencies: [
-                "Imaging", "DICOM", "Phantom",
+                "Imaging", "DICOM", "Phantom", "RiskModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -46,6 +49,7 @@ let package = Package(
             resources: [.copy("Fixtures")], swiftSettings: strictSettings
         ),
         .testTarget(name: "PhantomTests", dependencies: ["Phantom", "DICOM", "Imaging"], swiftSettings: strictSettings),
+        .testTarget(name: "RiskModelTests", dependencies: ["RiskModel"], swiftSettings: strictSettings),
         .testTarget(name: "OsteoctCLITests", dependencies: ["osteoct", "DICOM", "Imaging"], swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]
