@@ -11,7 +11,10 @@ struct OsteoCT: AsyncParsableCommand {
             Every command that prints data takes --json for machine-readable output.
             """,
         version: OsteoCTVersion.string,
-        subcommands: [InspectCommand.self, ConvertCommand.self, PhantomCommand.self, BenchCommand.self, DumpCommand.self]
+        subcommands: [
+            InspectCommand.self, ConvertCommand.self, PhantomCommand.self, RiskCommand.self, ModelCommand.self, BenchCommand.self,
+            DumpCommand.self,
+        ]
     )
 }
 

@@ -1,0 +1,151 @@
+import Foundation
+import Testing
+
+@testable import RiskModel
+
+@Suite("Multimodal prediction, explanations, intervals")
+struct PredictionTests {
+    let model: ModelDefinition
+    let predictor: RiskPredictor
+
+    init() throws {
+        model = try ModelDefinition.defaultModel()
+        predictor = RiskPredictor(model: model)
+    }
+
+    func features(_ pairs: [String: Double]) throws -> PatientFeatures {
+        var f = PatientFeatures()
+        for (k, v) in pairs.sorted(by: { $0.key < $1.key }) { try f.set(k, v) }
+        return f
+    }
+
+    @Test("the default model loads, validates and survives an encode/decode round trip")
+    func defaultModel() throws {
+        let again = try ModelDefinition.load(try model.encoded())
+        #expect(again == model)
+        #expect(model.terms.count == 13)
+        #expect(model.card.disclaimer.contains("not endorsed by ClinRisk"))
+    }
+
+    @Test("with clinical inputs only, the probabilities are the QFracture-2012 equation's")
+    func clinicalOnly() throws {
+        let f = try features(["age": 70, "bmi": 25, "falls_history": 1])
+        let r = try predictor.predict(f, options: PredictionOptions(intervalDraws: 0))
+        var x = QFractureInputs(age: 70, bmi: 25)
+        x.falls = true
+        for p in r.probabilities {
+            #expect(abs(p.percent - (try QFracture2012.risk(x, years: p.years))) < 1e-12)
+        }
+        #expect(abs(r.probabilities.first { $0.years == 10 }!.percent - 3.3131) < 0.00005)  // reference regression point
+    }
+
+    @Test("Shapley values sum to p − p_reference to 1e-12 and match the two-player closed form")
+    func shapleyExact() throws {
+        let f = try features([
+            "age": 78, "bmi": 21, "smoking": 3, "falls_count_12m": 2, "dementia": 1, "vitamin_d_25oh": 30,
+            "ctxa_fn_tscore": -3.1, "muscle_attenuation": 18, "prior_fracture_years_ago": 1,
+        ])
+        let r = try predictor.predict(f, options: PredictionOptions(intervalDraws: 0))
+        let sum = r.shapley.values.reduce(0) { $0 + $1.percentagePoints }
+        #expect(abs(sum - (r.shapley.percent - r.shapley.baselinePercent)) < 1e-10)  // percentage points: 1e-12 as a fraction
+        #expect(r.shapley.values.count == 8)
+        // Two players: φ1 = ½[(v1 − v0) + (v12 − v2)].
+        let two = try predictor.predict(try features(["age": 70, "bmi": 25, "dementia": 1, "type2_diabetes": 1]), options: PredictionOptions(intervalDraws: 0))
+        var x0 = QFractureInputs(age: 70, bmi: 25)
+        let v0 = try QFracture2012.risk(x0, years: 10)
+        x0.dementia = true
+        let v1 = try QFracture2012.risk(x0, years: 10)
+        x0.type2Diabetes = true
+        let v12 = try QFracture2012.risk(x0, years: 10)
+        x0.dementia = false
+        let v2 = try QFracture2012.risk(x0, years: 10)
+        let phiDementia = 0.5 * ((v1 - v0) + (v12 - v2))
+        let got = try #require(two.shapley.values.first { $0.group == "dementia" })
+        #expect(abs(got.percentagePoints - phiDementia) < 1e-12)
+        #expect(abs(two.relativeRisk.sameAgeNoRiskFactorsPercent - v0) < 1e-12)
+        #expect(abs(two.relativeRisk.ratio - v12 / v0) < 1e-12)
+    }
+
+    @Test("the CT-bone hierarchy uses only the most direct measure and lists the others as not used")
+    func hierarchy() throws {
+        let f = try features(["age": 75, "bmi": 24, "fe_strength_sideways_fall": 2600, "ctxa_fn_tscore": -2.7, "l1_hu": 80])
+        let r = try predictor.predict(f, options: PredictionOptions(intervalDraws: 0))
+        #expect(Set(r.notUsed.map(\.item)) == ["ct_fn_tscore", "ct_l1_hu"])
+        let fe = try #require(r.logHazardContributions.first { $0.group == "fe_strength_sideways_fall" })
+        #expect(abs(fe.logHazard - log(2.88) * (3951 - 2600) / 1659) < 1e-12)
+        #expect(r.category.level == "high")
+        #expect(r.category.reasons.contains { $0.contains("femoral strength 2600 N") })
+        #expect(r.category.reasons.contains { $0.contains("T-score -2.7") })
+    }
+
+    @Test("fall count: one fall is the baseline's falls term; two add ln(1.74/1.49)")
+    func fallCount() throws {
+        let one = try predictor.predict(try features(["age": 70, "bmi": 25, "falls_count_12m": 1]), options: PredictionOptions(intervalDraws: 0))
+        var x = QFractureInputs(age: 70, bmi: 25)
+        x.falls = true
+        #expect(abs(one.probabilities.last!.percent - (try QFracture2012.risk(x, years: 10))) < 1e-12)
+        let two = try predictor.predict(try features(["age": 70, "bmi": 25, "falls_count_12m": 2]), options: PredictionOptions(intervalDraws: 0))
+        let a = try QFracture2012.linearPredictor(x) + log(1.74 / 1.49)
+        #expect(abs(two.probabilities.last!.percent - 100 * (1 - pow(QFracture2012.baselineSurvival[9], exp(a)))) < 1e-10)
+    }
+
+    @Test("a fracture 6 months ago adds ln(2.7/1.86) to the hazard for the next 1.5 years only")
+    func imminentRisk() throws {
+        let r = try predictor.predict(try features(["age": 70, "bmi": 25, "prior_fracture_years_ago": 0.5]), options: PredictionOptions(intervalDraws: 0))
+        var x = QFractureInputs(age: 70, bmi: 25)
+        x.priorFracture = true
+        let a = try QFracture2012.linearPredictor(x)
+        let s = QFracture2012.baselineSurvival
+        let h1 = -log(s[0]), h2 = -log(s[1]), h10 = -log(s[9])
+        let h15 = h1 + 0.5 * (h2 - h1)  // linear between whole years
+        let cumulative = exp(log(2.7 / 1.86)) * h15 + (h10 - h15)
+        let expected = 100 * (1 - exp(-exp(a) * cumulative))
+        #expect(abs(r.probabilities.last!.percent - expected) < 1e-10)
+        // Three years after the fracture the recency term has expired.
+        let late = try predictor.predict(try features(["age": 70, "bmi": 25, "prior_fracture_years_ago": 3]), options: PredictionOptions(intervalDraws: 0))
+        #expect(abs(late.probabilities.last!.percent - (try QFracture2012.risk(x, years: 10))) < 1e-12)
+    }
+
+    @Test("what-if: a treatment with hazard ratio 0.6 gives 1 − (1 − p)^0.6; vitamin D corrected removes its term")
+    func whatIf() throws {
+        let f = try features(["age": 80, "bmi": 22, "vitamin_d_25oh": 25])
+        let r = try predictor.predict(f, options: PredictionOptions(intervalDraws: 0))
+        let p = r.probabilities.last!.percent / 100
+        let treated = try #require(r.whatIf.first { $0.id == "osteoporosis_treatment" })
+        #expect(abs(treated.percent / 100 - (1 - pow(1 - p, 0.6))) < 1e-12)
+        let vitD = try #require(r.whatIf.first { $0.id == "vitamin_d_corrected" })
+        let plain = try predictor.predict(try features(["age": 80, "bmi": 22]), options: PredictionOptions(intervalDraws: 0))
+        #expect(abs(vitD.percent - plain.probabilities.last!.percent) < 1e-12)
+        #expect(vitD.changePercentagePoints < 0)
+    }
+
+    @Test("intervals: reproducible with a seed, contain the estimate, vanish without uncertainty")
+    func intervals() throws {
+        var f = try features(["age": 76, "bmi": 23, "vitamin_d_25oh": 35])
+        try f.set("ctxa_fn_tscore", -2.2, sd: 0.45)
+        let a = try predictor.predict(f, options: PredictionOptions(intervalDraws: 500, seed: 7))
+        let b = try predictor.predict(f, options: PredictionOptions(intervalDraws: 500, seed: 7))
+        let p10a = a.probabilities.last!, p10b = b.probabilities.last!
+        #expect(p10a.lower95 == p10b.lower95 && p10a.upper95 == p10b.upper95)
+        #expect(try #require(p10a.lower95) < p10a.percent && p10a.percent < (try #require(p10a.upper95)))
+        let plain = try predictor.predict(try features(["age": 76, "bmi": 23]), options: PredictionOptions(intervalDraws: 100))
+        #expect(plain.probabilities.last!.lower95 == plain.probabilities.last!.upper95)
+    }
+
+    @Test("bad input: men and women under 30 are outside the population; units and ranges are checked")
+    func badInput() throws {
+        #expect { try predictor.predict(try features(["age": 70, "sex": 2])) } throws: { "\($0)".contains("outside the model's population: men") }
+        #expect { try predictor.predict(try features(["age": 29])) } throws: { "\($0)".contains("outside") }
+        var f = PatientFeatures()
+        try f.set("vitamin_d_25oh", 20, unit: "ng/mL")
+        #expect(abs(f["vitamin_d_25oh"]! - 49.92) < 1e-9)
+        #expect { try f.set("vitamin_d_25oh", 20, unit: "mmol/L") } throws: { "\($0)".contains("use one of: nmol/L, ng/mL") }
+        #expect { try f.set("bmi", 120) } throws: { "\($0)".contains("'bmi' = 120.0 is out of range; valid: 10.0…70.0 kg/m2") }
+        #expect { try f.set("smoking", 7) } throws: { "\($0)".contains("4 heavy") }
+        let json = Data(#"{"age": 72, "sex": "female", "bmi": {"value": 24.5}, "smoking": "ex-smoker", "dementia": true, "vitamin_d_25oh": {"value": 18, "unit": "ng/mL"}}"#.utf8)
+        let parsed = try PatientFeatures.parse(json: json)
+        #expect(parsed["smoking"] == 1 && parsed["dementia"] == 1 && parsed["sex"] == 1)
+        #expect { try PatientFeatures.parse(json: Data(#"{"age": 72, "shoe_size": 38}"#.utf8)) } throws: { "\($0)".contains("unknown feature 'shoe_size'") }
+        #expect { try PatientFeatures.parse(json: Data(#"{"age": "old"}"#.utf8)) } throws: { "\($0)".contains("must be a number in years") }
+    }
+}
