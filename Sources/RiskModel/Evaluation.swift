@@ -202,8 +202,12 @@ struct Evaluator {
             let z = intercept + a + extraLogHR + timeLimited.reduce(0) { $0 + $1.delta }
             return 1 / (1 + exp(-z))
         }
-        let t = Double(years)
-        // Piecewise: in [b_i, b_{i+1}] the hazard is multiplied by exp(Σ δ of pieces still running).
+        return try survivalProbability(a: a + extraLogHR, timeLimited: timeLimited, at: Double(years))
+    }
+
+    /// 1 − S(t) for a proportional-hazards baseline at any time t (years): in each stretch between
+    /// the ends of the time-limited pieces the hazard is multiplied by exp(Σ δ still running).
+    func survivalProbability(a: Double, timeLimited: [(delta: Double, years: Double)], at t: Double) throws(RiskError) -> Double {
         var breaks = Set<Double>([0, t])
         for p in timeLimited where p.years < t { breaks.insert(p.years) }
         let points = breaks.sorted()
@@ -213,7 +217,7 @@ struct Evaluator {
             let running = timeLimited.filter { $0.years > s0 }.reduce(0) { $0 + $1.delta }
             cumulative += exp(running) * (try baselineHazard(s1) - baselineHazard(s0))
         }
-        return 1 - exp(-exp(a + extraLogHR) * cumulative)
+        return 1 - exp(-exp(a) * cumulative)
     }
 
     func probability(_ e: Evaluation, years: Int, extraLogHR: Double = 0) throws(RiskError) -> Double {

@@ -149,3 +149,29 @@ struct PredictionTests {
         #expect { try PatientFeatures.parse(json: Data(#"{"age": "old"}"#.utf8)) } throws: { "\($0)".contains("must be a number in years") }
     }
 }
+
+@Suite("Synthetic cohorts drawn from a model")
+struct SimulationTests {
+    @Test("events by year 5 (before any censoring) occur at the rate the model predicts")
+    func eventRate() throws {
+        let model = try ModelDefinition.defaultModel()
+        let cohort = try CohortSimulator.simulate(model, n: 4000, seed: 3)
+        let timeCol = try #require(cohort.columns.firstIndex(of: "time")), eventCol = try #require(cohort.columns.firstIndex(of: "event"))
+        let observed = Double(cohort.rows.filter { $0[eventCol] == 1 && $0[timeCol] <= 5 }.count) / Double(cohort.rows.count)
+        // Mean predicted 5-year probability over the same women.
+        let ev = Evaluator(model: model)
+        var sum = 0.0
+        for row in cohort.rows {
+            var f = PatientFeatures()
+            for (i, c) in cohort.columns.enumerated() where c != "time" && c != "event" && !row[i].isNaN {
+                try f.set(c, row[i])
+            }
+            sum += try ev.probability(try ev.evaluate(try ev.normalised(f)), years: 5)
+        }
+        let expected = sum / Double(cohort.rows.count)
+        let se = (expected * (1 - expected) / Double(cohort.rows.count)).squareRoot()
+        #expect(abs(observed - expected) < 4 * se, "observed \(observed), expected \(expected) ± \(se)")
+        // Same seed, same cohort.
+        #expect(try CohortSimulator.simulate(model, n: 50, seed: 3).csv == CohortSimulator.simulate(model, n: 50, seed: 3).csv)
+    }
+}
