@@ -18,7 +18,7 @@ enum ExplanationGroup {
         case "age", "bmi": return .clinical
         case "falls", "prior_fracture": return .falls
         case "glucocorticoids": return .medication
-        default: return FeatureSchema.definition(group)?.modality ?? .ct
+        default: return FeatureSchema.definition(group)?.modality ?? .other
         }
     }
 }
@@ -44,6 +44,25 @@ struct Evaluation {
 /// Evaluates a model: features → log-hazard pieces → probabilities.
 struct Evaluator {
     let model: ModelDefinition
+    /// H0 at whole years (index = year; H0(0) = 0), or nil for logistic models; built once.
+    let hazardTable: [Double]?
+
+    init(model: ModelDefinition) {
+        self.model = model
+        switch model.baseline {
+        case .qfracture2012HipWomen:
+            hazardTable = [0] + QFracture2012.baselineSurvival.map { -log($0) }
+        case .cox(let s):
+            let years = s.keys.compactMap(Int.init).sorted()
+            // Years without a value stay NaN and are refused when asked for.
+            var table = [Double](repeating: .nan, count: (years.last ?? 0) + 1)
+            table[0] = 0
+            for y in years { if let v = s[String(y)] { table[y] = -log(v) } }
+            hazardTable = table
+        case .logistic:
+            hazardTable = nil
+        }
+    }
 
     /// Fills derived features (BMI from height and weight; falls, fracture and corticosteroid flags
     /// implied by their counts, dates and doses) and checks the population.
@@ -154,6 +173,7 @@ struct Evaluator {
                 e.contributions[group, default: 0] += value
             }
         }
+        if let r = model.recalibration { e.contributions["recalibration", default: 0] += r.logHazardShift }
         // Missing features the model could have used.
         var used = Set(model.terms.map(\.feature))
         if case .qfracture2012HipWomen = model.baseline { used.formUnion(Self.qfractureFeature.values) }
@@ -169,26 +189,18 @@ struct Evaluator {
 
     /// Cumulative baseline hazard H0(t) = −ln S0(t), linear between whole years, H0(0) = 0.
     func baselineHazard(_ t: Double) throws(RiskError) -> Double {
-        let table: [Int: Double]
-        switch model.baseline {
-        case .qfracture2012HipWomen:
-            table = Dictionary(uniqueKeysWithValues: QFracture2012.baselineSurvival.enumerated().map { ($0.offset + 1, $0.element) })
-        case .cox(let s):
-            table = Dictionary(uniqueKeysWithValues: s.compactMap { k, v in Int(k).map { ($0, v) } })
-        case .logistic:
-            throw .invalidModel("a logistic model has no baseline hazard")
-        }
+        guard let table = hazardTable else { throw .invalidModel("a logistic model has no baseline hazard") }
         if t <= 0 { return 0 }
-        let lo = Int(t.rounded(.down)), hi = lo + 1
+        let lo = Int(t.rounded(.down))
         func h(_ year: Int) throws(RiskError) -> Double {
-            if year == 0 { return 0 }
-            guard let s = table[year] else {
-                throw .outOfRange(feature: "horizon", value: "\(year)", valid: "years with a baseline survival in the model (\(table.keys.sorted().map(String.init).joined(separator: ", ")))")
+            guard year < table.count, !table[year].isNaN else {
+                let known = table.indices.filter { !table[$0].isNaN && $0 > 0 }.map(String.init).joined(separator: ", ")
+                throw .outOfRange(feature: "horizon", value: "\(year)", valid: "years with a baseline survival in the model (\(known))")
             }
-            return -log(s)
+            return table[year]
         }
         if Double(lo) == t { return try h(lo) }
-        let hl = try h(lo), hh = try h(hi)
+        let hl = try h(lo), hh = try h(lo + 1)
         return hl + (t - Double(lo)) * (hh - hl)
     }
 

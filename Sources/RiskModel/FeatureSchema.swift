@@ -5,6 +5,8 @@
 /// Where a feature comes from, for grouping explanations.
 public enum Modality: String, Codable, Sendable, CaseIterable {
     case clinical, comorbidity, medication, falls, serum, ct
+    /// Not a patient feature: a recalibration shift, or a fitted model's raw covariate.
+    case other
 }
 
 /// The kind of value a feature holds.

@@ -19,6 +19,17 @@ public struct ModelDefinition: Codable, Sendable, Equatable {
     public var card: ModelCard
     /// Horizons reported, years.
     public var horizons: [Int]
+    /// Added to every linear predictor: set by `osteoct model recalibrate` to match local incidence.
+    public var recalibration: Recalibrated?
+
+    public struct Recalibrated: Codable, Sendable, Equatable {
+        public var logHazardShift: Double
+        public var note: String
+        public init(logHazardShift: Double, note: String) {
+            self.logHazardShift = logHazardShift
+            self.note = note
+        }
+    }
 
     public enum Baseline: Codable, Sendable, Equatable {
         /// The QFracture-2012 hip (women) equation; the added terms multiply its hazard.

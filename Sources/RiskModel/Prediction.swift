@@ -233,27 +233,43 @@ public struct RiskPredictor: Sendable {
     /// 95 % intervals per horizon by seeded Monte Carlo over the added terms' coefficient SEs and
     /// the measurement SDs of the features.
     func interval(_ ev: Evaluator, _ f: PatientFeatures, draws: Int, seed: UInt64) throws(RiskError) -> [Int: (Double, Double)] {
+        // Only the added terms change between draws (QFracture's coefficients are fixed and its
+        // inputs carry no measurement SD): evaluate once, then redraw just those terms.
+        let e0 = try ev.evaluate(f)
+        let skipped = Set(e0.notUsed.map(\.term))
+        let active = model.terms.filter { !skipped.contains($0.id) && f[$0.feature] != nil }
+        func value(_ t: ModelDefinition.Term, beta: Double, x: Double) -> (constant: Double, limited: (Double, Double)?) {
+            let v = beta * t.transform.apply(x, age: e0.age)
+            guard let d = t.durationYears else { return (v, nil) }
+            let remaining = t.durationCountsFromFeature == true ? max(0, d - x) : d
+            return (0, remaining > 0 && v != 0 ? (v, remaining) : nil)
+        }
+        var base = e0.linearPredictor
+        for t in active { base -= value(t, beta: t.coefficient, x: f[t.feature] ?? 0).constant }
         var rng = NormalSampler(seed: seed)
-        var samples: [Int: [Double]] = [:]
-        let uncertainTerms = model.terms.filter { ($0.se ?? 0) > 0 && f[$0.feature] != nil }
-        let noisy = f.sd.filter { $0.value > 0 }.sorted { $0.key < $1.key }
+        let horizons = model.horizons
+        var samples = [[Double]](repeating: [], count: horizons.count)
+        for i in samples.indices { samples[i].reserveCapacity(draws) }
         for _ in 0..<draws {
-            var coefficients: [String: Double] = [:]
-            for t in uncertainTerms { coefficients[t.id] = t.coefficient + (t.se ?? 0) * rng.next() }
-            var g = f
-            for (id, sd) in noisy {
-                guard let x = f[id], let def = FeatureSchema.definition(id) else { continue }
-                var y = x + sd * rng.next()
-                if let lo = def.minimum, let hi = def.maximum { y = min(hi, max(lo, y)) }
-                try g.set(id, y)
+            var a = base
+            var limited: [(delta: Double, years: Double)] = []
+            for t in active {
+                var x = f[t.feature] ?? 0
+                if let sd = f.sd[t.feature], sd > 0, let def = FeatureSchema.definition(t.feature) {
+                    x += sd * rng.next()
+                    if let lo = def.minimum, let hi = def.maximum { x = min(hi, max(lo, x)) }
+                }
+                let beta = (t.se ?? 0) > 0 ? t.coefficient + (t.se ?? 0) * rng.next() : t.coefficient
+                let v = value(t, beta: beta, x: x)
+                a += v.constant
+                if let l = v.limited { limited.append((l.0, l.1)) }
             }
-            let e = try ev.evaluate(g, coefficients: coefficients)
-            for t in model.horizons { samples[t, default: []].append(100 * (try ev.probability(e, years: t))) }
+            for (i, h) in horizons.enumerated() { samples[i].append(100 * (try ev.probability(a: a, timeLimited: limited, years: h))) }
         }
         var out: [Int: (Double, Double)] = [:]
-        for (t, s) in samples {
-            let sorted = s.sorted()
-            out[t] = (quantile(sorted, 0.025), quantile(sorted, 0.975))
+        for (i, h) in horizons.enumerated() {
+            let sorted = samples[i].sorted()
+            out[h] = (quantile(sorted, 0.025), quantile(sorted, 0.975))
         }
         return out
     }

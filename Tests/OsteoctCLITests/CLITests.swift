@@ -115,4 +115,28 @@ struct CLITests {
         #expect(badSize.status == 2)
         #expect(badSize.stderr.contains("small, standard, full"))
     }
+
+    @Test("risk: a feature file gives probabilities, category and Shapley values; bad features exit 1 naming the feature")
+    func risk() throws {
+        let dir = tempDir()
+        let file = dir + "/f.json"
+        try Data(#"{"age": 70, "bmi": 25, "falls_history": true}"#.utf8).write(to: URL(fileURLWithPath: file))
+        let r = try CLI.run(["risk", "--features", file, "--json", "--draws", "200"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        let probabilities = json?["probabilities"] as? [[String: Any]]
+        let ten = probabilities?.first { ($0["years"] as? Int) == 10 }
+        // QFracture-2012 regression point (qfracture-2012-hip-women.md): 70 y, BMI 25, falls → 3.3131 %.
+        #expect(abs((ten?["percent"] as? Double ?? 0) - 3.3131) < 0.00005)
+        #expect((json?["category"] as? [String: Any])?["level"] as? String == "high")
+        let bad = dir + "/bad.json"
+        try Data(#"{"age": 70, "vitamin_d_25oh": {"value": 20, "unit": "mg/dL"}}"#.utf8).write(to: URL(fileURLWithPath: bad))
+        let e = try CLI.run(["risk", "--features", bad])
+        #expect(e.status == 1)
+        #expect(e.stderr.contains("vitamin_d_25oh") && e.stderr.contains("nmol/L"))
+        let usage = try CLI.run(["risk"])
+        #expect(usage.status == 2)
+        let card = try CLI.run(["model", "show", "--card"])
+        #expect(card.stdout.contains("Validation status: Not validated"))
+    }
 }

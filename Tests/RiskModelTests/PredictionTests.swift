@@ -175,3 +175,30 @@ struct SimulationTests {
         #expect(try CohortSimulator.simulate(model, n: 50, seed: 3).csv == CohortSimulator.simulate(model, n: 50, seed: 3).csv)
     }
 }
+
+@Suite("Fitted models as model files")
+struct FittedModelTests {
+    @Test("a cohort simulated from a Cox model file is fitted back to its coefficients (within 4 SE), and the fitted file predicts")
+    func simulateFitRecover() throws {
+        func term(_ name: String, _ beta: Double) -> ModelDefinition.Term {
+            .init(id: name, feature: "x:" + name, label: name, coefficient: beta, se: nil, transform: .linear(centre: 0, scale: 1),
+                  durationYears: nil, durationCountsFromFeature: nil, source: "test", evidence: "V")
+        }
+        var truth = try ModelDefinition.defaultModel()
+        truth.baseline = .cox(survival: Dictionary(uniqueKeysWithValues: (1...10).map { (String($0), exp(-0.02 * Double($0))) }))
+        truth.terms = [term("a", 0.7), term("b", -0.4), term("c", 0.2)]
+        truth.hierarchies = []
+        truth.whatIf = []
+        let cohort = try CohortSimulator.simulate(truth, n: 6000, seed: 11)
+        let table = try CSVTable(text: cohort.csv, source: "simulated", options: CSVTable.Options(columns: ["a", "b", "c", "time", "event"]))
+        let fit = try CoxRegression.fit(table: table, time: "time", event: "event", covariates: ["a", "b", "c"])
+        for (c, beta) in zip(fit.coefficients, [0.7, -0.4, 0.2]) {
+            #expect(abs(c.coef - beta) < 4 * c.se, "\(c.name): \(c.coef) ± \(c.se) vs \(beta)")
+        }
+        let fitted = try ModelDefinition.fromCox(fit, id: "sim", horizons: [5, 10], source: "simulated")
+        let back = try ModelDefinition.load(try fitted.encoded())
+        let p = try TablePredictions.compute(back, table: table, horizonYears: 5)
+        #expect(p.probabilities.count == 6000)
+        #expect(p.probabilities.allSatisfy { $0 > 0 && $0 < 1 })
+    }
+}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Interop checks of OsteoCT against real third-party tools. Installs what it needs:
 #   Debian: dcmtk, dicom3tools (dciodvfy), libgdcm-tools (gdcmconv), dcm2niix, libopenjp2-7
-#   PyPI (venv .venv/): pydicom 3, pydicom-data, nibabel, numpy, pylibjpeg (+libjpeg, openjpeg), pyjpegls
+#   PyPI (venv .venv/): pydicom 3, pydicom-data, nibabel, numpy, pylibjpeg (+libjpeg, openjpeg), pyjpegls,
+#   statsmodels, lifelines
 # Checks (each prints one line; the script fails if any fails):
 #   1. phantom series pass dciodvfy's CT Image IOD checks with no errors
 #   2. `osteoct convert` of the phantom equals pydicom's reading and dcm2niix's output
@@ -9,6 +10,8 @@
 #   4. real files shipped with pydicom (CT, Enhanced CT, JPEG Lossless, J2K, RLE, big endian…)
 #      convert to what pydicom reads
 #   5. fuzzing: ≥100,000 mutated files from the codec fixtures, no crash
+#   6. `osteoct model fit`: logistic vs statsmodels Logit (spector), Cox Efron vs lifelines
+#      CoxPHFitter and statsmodels PHReg (rossi), Breslow vs PHReg — coefficients and SEs to 1e-6
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 WORK="$ROOT/Tests/interop/work"
@@ -28,7 +31,7 @@ if [ ${#need[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
-.venv/bin/pip install -q --disable-pip-version-check "pydicom==3.0.2" "pydicom-data==1.0.0" nibabel numpy pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg pyjpegls
+.venv/bin/pip install -q --disable-pip-version-check "pydicom==3.0.2" "pydicom-data==1.0.0" nibabel numpy pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg pyjpegls statsmodels lifelines
 PY=.venv/bin/python
 PYDICOM_FILES="$($PY -c 'import pydicom, os; print(os.path.join(os.path.dirname(pydicom.__file__), "data", "test_files"))')"
 PYDICOM_DATA="$($PY -c 'import data_store, os; print(os.path.join(os.path.dirname(data_store.__file__), "data"))')"
@@ -127,6 +130,10 @@ check "real pydicom/pydicom-data files: converted = pydicom; broken ones refused
 # 5. fuzzing
 check "fuzz: $FUZZ_ITERATIONS mutated inputs from the codec fixtures, no crash" \
     "$BIN/osteoct-fuzz" --iterations "$FUZZ_ITERATIONS" --seed 1 Tests/DICOMTests/Fixtures
+
+# 6. risk-model fitting against statsmodels and lifelines
+check "model fit = statsmodels Logit / lifelines CoxPHFitter / statsmodels PHReg (1e-6 relative)" \
+    $PY Tests/interop/riskmodel_check.py --osteoct "$OSTEOCT" --with-breslow --workdir "$WORK/riskmodel"
 
 if [ "$failures" -gt 0 ]; then echo "$failures interop check(s) failed"; exit 1; fi
 echo "all interop checks passed"
