@@ -246,7 +246,7 @@ public struct RiskPredictor: Sendable {
         }
         var base = e0.linearPredictor
         for t in active { base -= value(t, beta: t.coefficient, x: f[t.feature] ?? 0).constant }
-        var rng = NormalSampler(seed: seed)
+        var rng = SeededRandom(state: seed)
         let horizons = model.horizons
         var samples = [[Double]](repeating: [], count: horizons.count)
         for i in samples.indices { samples[i].reserveCapacity(draws) }
@@ -256,10 +256,10 @@ public struct RiskPredictor: Sendable {
             for t in active {
                 var x = f[t.feature] ?? 0
                 if let sd = f.sd[t.feature], sd > 0, let def = FeatureSchema.definition(t.feature) {
-                    x += sd * rng.next()
+                    x += sd * rng.normal()
                     if let lo = def.minimum, let hi = def.maximum { x = min(hi, max(lo, x)) }
                 }
-                let beta = (t.se ?? 0) > 0 ? t.coefficient + (t.se ?? 0) * rng.next() : t.coefficient
+                let beta = (t.se ?? 0) > 0 ? t.coefficient + (t.se ?? 0) * rng.normal() : t.coefficient
                 let v = value(t, beta: beta, x: x)
                 a += v.constant
                 if let l = v.limited { limited.append((l.0, l.1)) }
@@ -306,22 +306,25 @@ func quantile(_ sorted: [Double], _ q: Double) -> Double {
     return sorted[lo] + (pos - Double(lo)) * (sorted[hi] - sorted[lo])
 }
 
-/// Standard normal draws from a seeded SplitMix64 stream (Box–Muller), so intervals are reproducible.
-struct NormalSampler {
+/// Seeded SplitMix64 stream with uniform and standard-normal (Box–Muller) draws, so intervals,
+/// simulations and tests are reproducible. (RiskModel imports no other module, hence its own.)
+struct SeededRandom {
     var state: UInt64
-    var spare: Double?
-    init(seed: UInt64) { state = seed }
+    private var spare: Double?
+    init(state: UInt64) { self.state = state }
 
-    mutating func uniform() -> Double {
+    mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
-        return (Double(z >> 11) + 0.5) / 9_007_199_254_740_992  // (0, 1)
+        return z ^ (z >> 31)
     }
 
-    mutating func next() -> Double {
+    /// Uniform in (0, 1).
+    mutating func uniform() -> Double { (Double(next() >> 11) + 0.5) / 9_007_199_254_740_992 }
+
+    mutating func normal() -> Double {
         if let s = spare {
             spare = nil
             return s

@@ -39,7 +39,7 @@ public enum CohortSimulator {
         used.insert("age")
         let raw = model.terms.map(\.feature).filter { $0.hasPrefix("x:") }
         let featureColumns = used.sorted()
-        var rng = NormalSampler(seed: seed)
+        var rng = SeededRandom(state: seed)
         var rows: [[Double]] = []
         rows.reserveCapacity(n)
         for _ in 0..<n {
@@ -51,7 +51,7 @@ public enum CohortSimulator {
             }
             let ageFactor = (age - 50) / 40  // 0…1
             var q = QFractureInputs(age: Int(age))
-            let bmi = min(45, max(16, QFracture2012.imputedBMI(q) + 4.5 * rng.next()))
+            let bmi = min(45, max(16, QFracture2012.imputedBMI(q) + 4.5 * rng.normal()))
             if used.contains("bmi") { try f.set("bmi", bmi) }
             if used.contains("smoking") { try f.set("smoking", pick([0.6, 0.25, 0.06, 0.05, 0.04], rng.uniform())) }
             if used.contains("alcohol") { try f.set("alcohol", pick([0.35, 0.3, 0.2, 0.1, 0.03, 0.02], rng.uniform())) }
@@ -84,25 +84,25 @@ public enum CohortSimulator {
             }
             // Bone: a latent density z (SD units, age-adjusted) drives T-score, L1 HU, femur HU and FE strength.
             q.bmi = bmi
-            let latent = 0.12 * (bmi - 26) + rng.next()
+            let latent = 0.12 * (bmi - 26) + rng.normal()
             let tExpected = -0.1 - 0.062 * max(0, age - 40)  // ≈ NHANES III decade means used in the default model
             if used.contains("ctxa_fn_tscore") { try f.set("ctxa_fn_tscore", max(-6, tExpected + 0.9 * latent)) }
-            if used.contains("l1_hu") { try f.set("l1_hu", max(-50, 226 - 2.5 * (age - 25) + 42 * (0.7 * latent + 0.7 * rng.next()))) }
-            if used.contains("femur_trabecular_hu") { try f.set("femur_trabecular_hu", max(-50, 150 - 1.5 * (age - 50) + 35 * (0.8 * latent + 0.6 * rng.next()))) }
+            if used.contains("l1_hu") { try f.set("l1_hu", max(-50, 226 - 2.5 * (age - 25) + 42 * (0.7 * latent + 0.7 * rng.normal()))) }
+            if used.contains("femur_trabecular_hu") { try f.set("femur_trabecular_hu", max(-50, 150 - 1.5 * (age - 50) + 35 * (0.8 * latent + 0.6 * rng.normal()))) }
             if used.contains("fe_strength_sideways_fall") {
-                try f.set("fe_strength_sideways_fall", max(500, 3951 + 1659 * (0.8 * latent + 0.6 * rng.next()) + 40 * (79 - age)))
+                try f.set("fe_strength_sideways_fall", max(500, 3951 + 1659 * (0.8 * latent + 0.6 * rng.normal()) + 40 * (79 - age)))
             }
-            if used.contains("muscle_attenuation") { try f.set("muscle_attenuation", 42 - 0.35 * (age - 40) + 6.6 * rng.next()) }
-            if used.contains("muscle_area") { try f.set("muscle_area", max(40, 120 - 0.5 * (age - 40) + 16 * rng.next())) }
-            if used.contains("visceral_fat_area") { try f.set("visceral_fat_area", max(10, 100 + 8 * (bmi - 26) + 40 * rng.next())) }
-            if used.contains("vitamin_d_25oh") { try f.set("vitamin_d_25oh", min(250, max(5, 55 * exp(0.45 * rng.next())))) }
-            if used.contains("ctx") { try f.set("ctx", min(3, max(0.05, 0.45 + 0.2 * rng.next()))) }
-            if used.contains("p1np") { try f.set("p1np", min(300, max(5, 55 + 25 * rng.next()))) }
+            if used.contains("muscle_attenuation") { try f.set("muscle_attenuation", 42 - 0.35 * (age - 40) + 6.6 * rng.normal()) }
+            if used.contains("muscle_area") { try f.set("muscle_area", max(40, 120 - 0.5 * (age - 40) + 16 * rng.normal())) }
+            if used.contains("visceral_fat_area") { try f.set("visceral_fat_area", max(10, 100 + 8 * (bmi - 26) + 40 * rng.normal())) }
+            if used.contains("vitamin_d_25oh") { try f.set("vitamin_d_25oh", min(250, max(5, 55 * exp(0.45 * rng.normal())))) }
+            if used.contains("ctx") { try f.set("ctx", min(3, max(0.05, 0.45 + 0.2 * rng.normal()))) }
+            if used.contains("p1np") { try f.set("p1np", min(300, max(5, 55 + 25 * rng.normal()))) }
             // Raw covariates of fitted models: standard normal, correlated 0.3 with the previous one.
             var previous = 0.0
             var rawValues: [Double] = []
             for _ in raw {
-                let x = 0.3 * previous + (1 - 0.09).squareRoot() * rng.next()
+                let x = 0.3 * previous + (1 - 0.09).squareRoot() * rng.normal()
                 rawValues.append(x)
                 previous = x
             }

@@ -7,19 +7,8 @@ import Testing
 // known independently of the code under test (published reference values, closed forms, hand
 // computation, or the truth of seeded simulations).
 
-/// SplitMix64 with uniform and normal draws, for seeded simulations (file-private to avoid clashes).
-private struct FitTestRandom {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func uniform() -> Double { (Double(next() >> 11) + 0.5) / 9_007_199_254_740_992.0 }
-    mutating func normal() -> Double { (-2 * log(uniform())).squareRoot() * cos(2 * Double.pi * uniform()) }
-}
+/// Seeded draws: the module's own generator.
+private typealias FitTestRandom = SeededRandom
 
 private func relativeDifference(_ a: Double, _ b: Double) -> Double { abs(a - b) / abs(b) }
 

@@ -10,18 +10,8 @@ import FoundationXML
 // Validation metrics, plots and recalibration. Expected values are hand computations (shown in
 // comments), closed forms, or brute-force reimplementations inside the test.
 
-/// SplitMix64 for seeded data (file-private to avoid clashes).
-private struct ValidationTestRandom {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func uniform() -> Double { (Double(next() >> 11) + 0.5) / 9_007_199_254_740_992.0 }
-}
+/// Seeded draws: the module's own generator.
+private typealias ValidationTestRandom = SeededRandom
 
 @Suite("AUC, DeLong and ROC")
 struct ROCTests {

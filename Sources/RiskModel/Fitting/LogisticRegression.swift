@@ -304,25 +304,13 @@ struct LogisticNewton {
                 }
                 throw .notConverged(iterations: iteration, logLikelihoodChange: change, gradientNorm: gradNorm)
             }
-            // Newton step with halving until the penalised log-likelihood does not decrease.
-            var t = 1.0
-            var next: (beta: [Double], ev: Evaluation)?
-            for _ in 0..<40 {
-                let candidate = (0..<p).map { beta[$0] + t * step[$0] }
-                let e = evaluate(candidate)
-                if e.penalized.isFinite && e.penalized >= ev.penalized - 1e-12 * (1 + abs(ev.penalized)) {
-                    next = (candidate, e)
-                    break
-                }
-                t *= 0.5
-            }
-            guard let accepted = next else {
+            guard let accepted = dampedNewtonStep(from: beta, step: step, current: ev.penalized, evaluate: evaluate, penalized: { $0.penalized }) else {
                 throw .notConverged(iterations: iteration, logLikelihoodChange: change, gradientNorm: gradNorm)
             }
             previous = ev.penalized
             lastStep = (0..<p).map { accepted.beta[$0] - beta[$0] }
             beta = accepted.beta
-            ev = accepted.ev
+            ev = accepted.evaluation
             iteration += 1
         }
     }
