@@ -4,7 +4,8 @@
 #   2. write the example study: the digital hip phantom (72-year-old osteopenic woman, standard
 #      512×512×300 CT at 0.742 × 1.25 mm, with a calibration phantom) — Examples/phantom-standard.args;
 #   3. inspect it (series, eligibility for hip analysis, the chosen series and why);
-#   4. convert the chosen series to NIfTI (HU) next to its label map and ground truth.
+#   4. convert the chosen series to NIfTI (HU) next to its label map and ground truth;
+#   5. hip-fracture risk for two example women from their feature files (Examples/features-*.json).
 # Output: out/example/ (study/dicom, study/labels.nii.gz, study/truth.json, inspect.json, ct.nii.gz).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -18,4 +19,9 @@ rm -rf "$OUT"; mkdir -p "$OUT"
 "$OSTEOCT" inspect "$OUT/study/dicom"
 "$OSTEOCT" inspect "$OUT/study/dicom" --json > "$OUT/inspect.json"
 "$OSTEOCT" convert "$OUT/study/dicom" "$OUT/ct.nii.gz" --series hip
+for who in high-risk low-risk; do
+    echo "== risk: Examples/features-$who.json"
+    "$OSTEOCT" risk --features "Examples/features-$who.json"
+    "$OSTEOCT" risk --features "Examples/features-$who.json" --json > "$OUT/risk-$who.json"
+done
 echo "example written to $OUT"
