@@ -18,6 +18,8 @@ let package = Package(
         .library(name: "DICOM", targets: ["DICOM"]),
         .library(name: "Phantom", targets: ["Phantom"]),
         .library(name: "RiskModel", targets: ["RiskModel"]),
+        .library(name: "FHIR", targets: ["FHIR"]),
+        .library(name: "Screening", targets: ["Screening"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -33,10 +35,18 @@ let package = Package(
         .target(name: "Phantom", dependencies: ["Imaging", "DICOM"], swiftSettings: strictSettings),
         // Risk model: feature values in, probabilities and explanations out; imports no other module.
         .target(name: "RiskModel", swiftSettings: strictSettings),
+        // libxml2 is seen only by the CFHIRXML shim: its headers pull in the system ICU, which clashes
+        // with Foundation's (DESIGN.md). The shim's header declares only OsteoCT's own narrow API.
+        .systemLibrary(name: "CLibXML2", path: "Sources/CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
+        .target(name: "CFHIRXML", dependencies: ["CLibXML2"], path: "Sources/CFHIRXML"),
+        // FHIR R4: primitives, generated models (Scripts/gen-fhir-models.py), JSON and XML, validator.
+        .target(name: "FHIR", dependencies: ["CFHIRXML"], swiftSettings: strictSettings),
+        // One screening: EHR record → features, results → the FHIR bundle; OsteoCT's profiles.
+        .target(name: "Screening", dependencies: ["FHIR", "RiskModel", "DICOM", "Imaging"], swiftSettings: strictSettings),
         .executableTarget(
             name: "osteoct",
             dependencies: [
-                "Imaging", "DICOM", "Phantom", "RiskModel",
+                "Imaging", "DICOM", "Phantom", "RiskModel", "FHIR", "Screening",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -50,6 +60,8 @@ let package = Package(
         ),
         .testTarget(name: "PhantomTests", dependencies: ["Phantom", "DICOM", "Imaging"], swiftSettings: strictSettings),
         .testTarget(name: "RiskModelTests", dependencies: ["RiskModel"], swiftSettings: strictSettings),
+        .testTarget(name: "FHIRTests", dependencies: ["FHIR"], swiftSettings: strictSettings),
+        .testTarget(name: "ScreeningTests", dependencies: ["Screening", "FHIR", "RiskModel"], swiftSettings: strictSettings),
         .testTarget(name: "OsteoctCLITests", dependencies: ["osteoct", "DICOM", "Imaging"], swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]

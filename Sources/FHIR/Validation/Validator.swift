@@ -1,0 +1,111 @@
+// The validator: R4 base rules (cardinality, types, required bindings while decoding; the key
+// invariants by walking the typed tree) and profile conformance for the profiles a resource claims
+// in meta.profile (or that the caller asks for). The result is a list of OperationOutcome-shaped
+// issues.
+
+public struct FHIRValidator: Sendable {
+    public var registry: ProfileRegistry
+    public var options: FHIRDecodingOptions
+    public var limits: FHIRParseLimits
+    /// Profiles every top-level resource is checked against, in addition to its meta.profile.
+    public var requiredProfiles: [String] = []
+
+    public init(registry: ProfileRegistry = ProfileRegistry(), options: FHIRDecodingOptions = FHIRDecodingOptions(), limits: FHIRParseLimits = FHIRParseLimits()) {
+        self.registry = registry
+        self.options = options
+        self.limits = limits
+    }
+
+    /// Validates a document. Never throws: unreadable input becomes a fatal issue.
+    public func validate(_ bytes: [UInt8], format: FHIRFormat? = nil) -> [FHIRIssue] {
+        let decoded: FHIRDecoded<AnyResource>
+        do {
+            decoded = try FHIRCodec.inspect(bytes, format: format, options: options, limits: limits)
+        } catch {
+            return error.issues.map { var i = $0; i.severity = .fatal; return i }
+        }
+        return decoded.issues + validateRules(decoded.resource.encodeResource())
+    }
+
+    /// Validates a typed resource (decoding issues cannot arise; rules and profiles are checked).
+    public func validate(_ resource: AnyResource) -> [FHIRIssue] {
+        validateRules(resource.encodeResource())
+    }
+
+    /// Invariants and profiles over a resource tree as the typed model writes it.
+    public func validateRules(_ root: FHIRElement) -> [FHIRIssue] {
+        var issues: [FHIRIssue] = []
+        walkResource(root, path: root.name, contained: false, containerReferences: [], topLevel: true, &issues)
+        return issues
+    }
+
+    private func walkResource(_ r: FHIRElement, path: String, contained: Bool, containerReferences: Set<String>, topLevel: Bool, _ issues: inout [FHIRIssue]) {
+        Invariants.resourceRules(r, contained: contained, containerReferences: containerReferences, path: path, into: &issues)
+        let scope = InvariantScope(resource: r, isContained: contained)
+        let references = contained ? containerReferences : r.localReferences()
+        walk(r, type: r.name, path: path, scope: scope, references: references, &issues)
+        var profiles = r.first("meta")?.all("profile").compactMap(\.value) ?? []
+        if topLevel { profiles += requiredProfiles.filter { !profiles.contains($0) } }
+        for url in profiles {
+            if let checker = ProfileChecker(registry: registry, url: url) {
+                checker.check(r, path: path, into: &issues)
+            } else if !url.hasPrefix("http://hl7.org/fhir/StructureDefinition/") {
+                issues.append(FHIRIssue(.warning, "not-supported", "profile \(url) is not known here; only the R4 base rules were checked", at: path))
+            }
+        }
+    }
+
+    private func walk(_ e: FHIRElement, type: String, path: String, scope: InvariantScope, references: Set<String>, _ issues: inout [FHIRIssue]) {
+        for inv in Invariants.byType[type] ?? [] where !inv.holds(e, scope) {
+            issues.append(FHIRIssue(inv.severity, "invariant", "\(inv.key): \(inv.human)", at: path))
+        }
+        var counts: [String: Int] = [:]
+        for c in e.children { counts[c.name, default: 0] += 1 }
+        var index: [String: Int] = [:]
+        for c in e.children where !c.isAttribute {
+            let k = index[c.name, default: 0]
+            index[c.name] = k + 1
+            let childPath = path + "." + c.name + ((counts[c.name] ?? 0) > 1 || c.repeats ? "[\(k)]" : "")
+            guard let childType = FHIRTypeInfo.childType(type, c.name) else { continue }
+            if childType == "Resource" {
+                if let inner = c.wrappedResource {
+                    if c.name == "contained" {
+                        walkResource(inner, path: childPath, contained: true, containerReferences: references, topLevel: false, &issues)
+                    } else {
+                        walkResource(inner, path: childPath, contained: false, containerReferences: [], topLevel: false, &issues)
+                    }
+                }
+                continue
+            }
+            walk(c, type: childType, path: childPath, scope: scope, references: references, &issues)
+        }
+    }
+}
+
+extension FHIRIssue {
+    /// The issue as an OperationOutcome.issue element tree.
+    func outcomeIssue() -> FHIRElement {
+        var b = FHIRElement(name: "issue")
+        b.repeats = true
+        b.children.append(FHIRElement(name: "severity", value: severity.rawValue, kind: .string))
+        b.children.append(FHIRElement(name: "code", value: code, kind: .string))
+        if !diagnostics.isEmpty { b.children.append(FHIRElement(name: "diagnostics", value: diagnostics, kind: .string)) }
+        if !expression.isEmpty {
+            var x = FHIRElement(name: "expression", value: expression, kind: .string)
+            x.repeats = true
+            b.children.append(x)
+        }
+        return b
+    }
+}
+
+/// OperationOutcome for a list of issues (R4 operationoutcome.html: at least one issue; an
+/// "all OK" outcome carries one informational issue).
+public func operationOutcomeElement(_ issues: [FHIRIssue], id: String? = nil) -> FHIRElement {
+    var e = FHIRElement(name: "OperationOutcome")
+    e.isResource = true
+    if let id { e.children.append(FHIRElement(name: "id", value: id, kind: .string)) }
+    let shown = issues.isEmpty ? [FHIRIssue(.information, "informational", "No issues detected", at: "")] : issues
+    e.children += shown.map { $0.outcomeIssue() }
+    return e
+}
