@@ -5,15 +5,15 @@ import Foundation
 struct OsteoCT: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "osteoct",
-        abstract: "Hip-fracture risk from routine CT: ingestion, phantom, conversion and benchmarks.",
+        abstract: "Hip-fracture risk from routine CT: ingestion, phantom, risk, FHIR screening bundle, validation and benchmarks.",
         discussion: """
             Exit codes: 0 ok, 1 failed (the message says what and what to do), 2 bad usage.
             Every command that prints data takes --json for machine-readable output.
             """,
         version: OsteoCTVersion.string,
         subcommands: [
-            InspectCommand.self, ConvertCommand.self, PhantomCommand.self, RiskCommand.self, ModelCommand.self, BenchCommand.self,
-            DumpCommand.self,
+            InspectCommand.self, ConvertCommand.self, PhantomCommand.self, AnalyzeCommand.self, RiskCommand.self, ModelCommand.self,
+            ValidateCommand.self, FHIRCommand.self, BenchCommand.self, DumpCommand.self,
         ]
     )
 }

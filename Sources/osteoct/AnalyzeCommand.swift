@@ -1,0 +1,203 @@
+import ArgumentParser
+import DICOM
+import FHIR
+import Foundation
+import RiskModel
+import Screening
+
+/// FHIR has a Flag resource; options here are ArgumentParser flags.
+private typealias Flag<Value> = ArgumentParser.Flag<Value>
+
+struct AnalyzeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "analyze",
+        abstract: "The whole screening of one CT study: EHR features, risk with explanation, and the FHIR transaction Bundle (JSON and XML).",
+        discussion: """
+            STUDY is a DICOM folder or file of one study. --patient is the woman's EHR record as a FHIR
+            Bundle (Patient, Observation, Condition, MedicationStatement/Request, FamilyMemberHistory).
+            Writes into --out: bundle.json and bundle.xml (the transaction Bundle, validated against
+            OsteoCT's profiles before anything is written), features.json (every feature with the
+            resource and date it came from, stale and superseded values) and risk.json.
+            Not yet measured: the quantitative-CT core (bone density, CTXA, HSA, FE, muscle) is a later
+            stage; until then the report says so and the risk rests on the EHR data.
+            Reproducible: the same inputs and --issued give byte-identical files (without --issued,
+            SOURCE_DATE_EPOCH is used when set, else the current time).
+            """)
+
+    @Argument(help: "DICOM study (folder or file).") var study: String
+    @Option(help: "EHR record: a FHIR R4 Bundle (JSON or XML).") var patient: String?
+    @Option(help: "Output folder.") var out: String = "osteoct-out"
+    @Option(help: "Site configuration (JSON): FLS performer, referral status, identifier systems.") var config: String?
+    @Option(help: "When the results count as issued (FHIR instant, e.g. 2026-11-25T10:00:00Z).") var issued: String?
+    @Option(help: "Date the risk is assessed for (age, staleness, current medication); default: the --issued date.") var asOf: String?
+    @Option(help: "Days after which an EHR value is flagged stale (overrides the per-feature defaults).") var staleDays: Int?
+    @Flag(help: "Leave stale EHR values out instead of using them with a flag.") var dropStale = false
+    @Flag(help: "Print JSON (the risk result).") var json = false
+
+    func validate() throws {
+        if let issued, FHIRInstant(lexical: issued) == nil {
+            throw ValidationError("--issued '\(issued)' is not a FHIR instant (YYYY-MM-DDThh:mm:ssZ)")
+        }
+        if let staleDays, staleDays < 1 { throw ValidationError("--stale-days must be at least 1") }
+        if let asOf, FHIRDate(lexical: asOf) == nil || asOf.count != 10 {
+            throw ValidationError("--as-of '\(asOf)' is not a date (YYYY-MM-DD)")
+        }
+    }
+
+    func run() throws {
+        let configuration = try loadConfiguration()
+        let issuedAt = issued ?? Self.defaultIssued()
+
+        // The study.
+        let scan: ScanResult
+        do { scan = try DICOMScanner.scan([study]) } catch {
+            throw CommandFailure("\(study): \(error)")
+        }
+        guard !scan.studies.isEmpty else {
+            let why = scan.unreadable.prefix(3).map { "\($0.path): \($0.reason)" }.joined(separator: "; ")
+            throw CommandFailure("\(study): no DICOM images found\(why.isEmpty ? "" : " (\(why))"); analyze needs the DICOM study (its UIDs go into the ImagingStudy)")
+        }
+        guard scan.studies.count == 1, let info = scan.studies.first else {
+            throw CommandFailure("\(study) holds \(scan.studies.count) studies (\(scan.studies.map(\.studyInstanceUID).joined(separator: ", "))); point at one study")
+        }
+        let studyDate = info.studyDate.flatMap(Self.fhirDate)
+        // The risk is for the day of the assessment: the latest EHR data count, and age is today's age.
+        guard let asOf = FHIRDay(self.asOf ?? issuedAt) else { throw CommandFailure("cannot read the assessment date") }
+
+        // The EHR record.
+        var options = EHRMappingOptions(asOf: asOf)
+        if let staleDays {
+            options.staleDays = [:]
+            options.defaultStaleDays = staleDays
+        }
+        options.useStaleValues = !dropStale
+        var ehr: EHRFeatures?
+        if let patient {
+            let bytes = try readFile(patient)
+            let bundle: FHIR.Bundle
+            do {
+                let decoded = try FHIRCodec.decode(FHIR.Bundle.self, from: bytes, format: FHIRFormat.fromPath(patient))
+                for i in decoded.issues { FileHandle.standardError.write(Data("warning: \(patient): \(i)\n".utf8)) }
+                bundle = decoded.resource
+            } catch {
+                throw CommandFailure("\(patient): \(error)")
+            }
+            ehr = EHRMapper.map(bundle: bundle, options: options)
+        }
+        var features = ehr?.features ?? PatientFeatures()
+        var dicomNotes: [String] = []
+        Self.fillFromDICOM(info, &features, &dicomNotes, asOf: asOf)
+
+        // The risk.
+        let model: ModelDefinition
+        do { model = try ModelDefinition.defaultModel() } catch { throw CommandFailure("built-in model: \(error)") }
+        let risk: RiskResult
+        do { risk = try RiskPredictor(model: model).predict(features) } catch {
+            throw CommandFailure("risk: \(error)")
+        }
+
+        let reference = StudyReference(
+            studyInstanceUID: info.studyInstanceUID, accessionNumber: info.accessionNumber, started: studyDate,
+            description: info.studyDescription,
+            series: info.series.map { s in
+                StudyReference.Series(uid: s.seriesInstanceUID, number: s.seriesNumber, modality: s.modality ?? "CT",
+                                      description: s.seriesDescription, instances: max(s.files.count, s.frames.count), bodyPart: s.bodyPartExamined)
+            },
+            dicomPatientID: info.patientID)
+        let result = ScreeningResult(
+            study: reference, measurements: [], ehr: ehr, risk: risk, issued: issuedAt, softwareVersion: OsteoCTVersion.string,
+            ctNotes: ["the quantitative-CT core (bone density, CTXA, hip structure, finite elements, muscle) is not built yet in this version"])
+        let bundle = ScreeningBundleBuilder.build(result, configuration: configuration)
+
+        // Validate before writing anything.
+        let issues = OsteoCTConformance.validator().validate(AnyResource(bundle))
+        let errors = issues.filter { $0.severity <= .error }
+        guard errors.isEmpty else {
+            throw CommandFailure("the Bundle OsteoCT built does not validate (a bug; nothing was written):\n  " + errors.map(\.description).joined(separator: "\n  "))
+        }
+
+        let evidence = FeaturesFile(asOf: asOf.description, features: ehr?.evidence ?? [], supporting: ehr?.supporting ?? [],
+                                    notes: (ehr?.notes ?? []) + dicomNotes, patient: ehr?.patientReference)
+        try writeAtomically([
+            (name: "bundle.json", bytes: FHIRCodec.encode(bundle, format: .json, pretty: true)),
+            (name: "bundle.xml", bytes: FHIRCodec.encode(bundle, format: .xml, pretty: true)),
+            (name: "features.json", bytes: [UInt8](try JSONOut.encode(evidence)) + [0x0A]),
+            (name: "risk.json", bytes: [UInt8](try JSONOut.encode(risk)) + [0x0A]),
+        ], into: out)
+
+        if json {
+            try JSONOut.print(risk)
+        } else {
+            print("Study \(info.studyInstanceUID) (\(studyDate ?? "no date")), \(info.series.count) series; assessed as of \(asOf)")
+            if let ehr {
+                print("EHR: \(ehr.evidence.count) features from \(ehr.usedSources.count) resources; \(ehr.evidence.filter(\.stale).count) stale; \(ehr.notes.count) notes")
+            }
+            for p in risk.probabilities { print(String(format: "  %2d-year hip-fracture risk %.2f %%", p.years, p.percent)) }
+            print("Category: \(risk.category.level)")
+            print("CT measurements: none (\(result.ctNotes.joined(separator: "; ")))")
+            print("Wrote \(out)/bundle.json, bundle.xml (\(bundle.entry.count) entries), features.json, risk.json")
+        }
+    }
+
+    struct FeaturesFile: Encodable {
+        var asOf: String
+        var features: [FeatureEvidence]
+        var supporting: [SupportingValue]
+        var notes: [String]
+        var patient: String?
+    }
+
+    func loadConfiguration() throws -> ScreeningConfiguration {
+        guard let config else { return ScreeningConfiguration() }
+        let c: ScreeningConfiguration
+        do {
+            c = try JSONDecoder().decode(ScreeningConfiguration.self, from: Data(try readFile(config)))
+        } catch let e as CommandFailure {
+            throw e
+        } catch {
+            throw CommandFailure("\(config): not a valid configuration: \(error)")
+        }
+        let problems = c.check()
+        guard problems.isEmpty else { throw CommandFailure("\(config): " + problems.joined(separator: "; ")) }
+        return c
+    }
+
+    /// DICOM DA (YYYYMMDD) → FHIR date.
+    static func fhirDate(_ da: String) -> String? {
+        let d = da.filter(\.isNumber)
+        guard d.count == 8 else { return nil }
+        let s = "\(d.prefix(4))-\(d.dropFirst(4).prefix(2))-\(d.suffix(2))"
+        return FHIRDate(lexical: s) != nil ? s : nil
+    }
+
+    static func defaultIssued() -> String {
+        var seconds = Int(Date().timeIntervalSince1970)
+        if let epoch = ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"], let v = Int(epoch) { seconds = v }
+        let day = FHIRDay(daysSince1970: seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400)
+        let rest = seconds - day.daysSince1970 * 86400
+        func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        return "\(day)T\(two(rest / 3600)):\(two(rest / 60 % 60)):\(two(rest % 60))Z"
+    }
+
+    /// Age and sex from the DICOM header when the EHR gave none.
+    static func fillFromDICOM(_ info: StudyInfo, _ f: inout PatientFeatures, _ notes: inout [String], asOf: FHIRDay) {
+        if f["sex"] == nil, let s = info.patientSex?.uppercased() {
+            if s == "F" {
+                try? f.set("sex", 1)
+                notes.append("sex from the DICOM header (PatientSex F)")
+            } else if s == "M" {
+                try? f.set("sex", 2)
+                notes.append("sex from the DICOM header (PatientSex M)")
+            }
+        }
+        if f["age"] == nil {
+            if let b = info.patientBirthDate.flatMap(fhirDate), let day = FHIRDay(b) {
+                try? f.set("age", day.years(until: asOf))
+                notes.append("age from the DICOM header (PatientBirthDate \(b))")
+            } else if let a = info.patientAge, a.hasSuffix("Y"), let years = Double(a.dropLast()) {
+                try? f.set("age", years + 0.5)
+                notes.append("age from the DICOM header (PatientAge \(a), mid-year assumed)")
+            }
+        }
+    }
+}
