@@ -100,6 +100,7 @@ func observationTree() -> FHIRElement {
     var tree = observationTree()
     tree.children.removeAll { $0.name == "code" }
     var context = FHIRDecodingContext()
+    context.enter("Observation")  // the caller names the element it decodes
     let obs = Observation(from: tree, &context)
     #expect(obs.code == .placeholder)
     #expect(context.hasErrors)
@@ -134,6 +135,7 @@ func observationTree() -> FHIRElement {
     #expect(lenient.issues.first?.severity == .warning)
     #expect(!lenient.hasErrors)
     var strict = FHIRDecodingContext(options: FHIRDecodingOptions(strict: true))
+    strict.enter("Observation")
     _ = Observation(from: tree, &strict)
     #expect(strict.issues.first?.severity == .error)
     #expect(strict.issues.first?.expression == "Observation.colour")

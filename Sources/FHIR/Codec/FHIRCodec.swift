@@ -52,6 +52,7 @@ public enum FHIRCodec {
     public static func inspect(_ bytes: [UInt8], format: FHIRFormat? = nil, options: FHIRDecodingOptions = FHIRDecodingOptions(), limits: FHIRParseLimits = FHIRParseLimits()) throws(FHIRError) -> FHIRDecoded<AnyResource> {
         let doc = try parse(bytes, format: format, limits: limits)
         var context = FHIRDecodingContext(options: options)
+        context.enter(doc.root.name)
         let resource = AnyResource(resource: doc.root, &context)
         return FHIRDecoded(resource: resource, issues: doc.issues + context.issues)
     }
@@ -70,6 +71,7 @@ public enum FHIRCodec {
             throw FHIRError(.error, "structure", "expected a \(T.resourceType), found a \(doc.root.name)", at: doc.root.name)
         }
         var context = FHIRDecodingContext(options: options)
+        context.enter(doc.root.name)
         let r = T(from: doc.root, &context)
         let issues = doc.issues + context.issues
         if issues.contains(where: { $0.severity <= .error }) { throw FHIRError(issues) }

@@ -244,112 +244,140 @@ struct JSONSyntaxParser {
     }
 }
 
-/// Maps generic JSON to the FHIR element tree.
+/// Maps generic JSON to the FHIR element tree. The current location is a stack of names, turned
+/// into a path string only when an issue is recorded.
 struct JSONToElement {
     var issues: [FHIRIssue] = []
+    var stack: [(name: String, index: Int)] = []
 
-    mutating func issue(_ severity: FHIRIssue.Severity, _ code: String, _ message: String, _ path: String) {
+    var path: String {
+        var s = ""
+        for (k, seg) in stack.enumerated() {
+            if k > 0 { s += "." }
+            s += seg.name
+            if seg.index >= 0 { s += "[\(seg.index)]" }
+        }
+        return s
+    }
+
+    mutating func issue(_ severity: FHIRIssue.Severity, _ code: String, _ message: String) {
         issues.append(FHIRIssue(severity, code, message, at: path))
     }
 
     /// A JSON object that is a resource (has `resourceType`).
-    mutating func resource(_ members: [(String, JSONValue)], path: String) -> FHIRElement? {
+    mutating func resource(_ members: [(String, JSONValue)]) -> FHIRElement? {
         guard let rt = members.first(where: { $0.0 == "resourceType" })?.1 else {
-            issue(.error, "structure", "a resource needs \"resourceType\"", path)
+            issue(.error, "structure", "a resource needs \"resourceType\"")
             return nil
         }
         guard case .string(let type) = rt, !type.isEmpty else {
-            issue(.error, "structure", "\"resourceType\" must be a non-empty string", path)
+            issue(.error, "structure", "\"resourceType\" must be a non-empty string")
             return nil
         }
         var e = FHIRElement(name: type)
         e.isResource = true
-        let p = path.isEmpty ? type : path
-        e.children = children(members, path: p, skipResourceType: true)
+        if stack.isEmpty { stack.append((type, -1)) }
+        e.children = children(members, skipResourceType: true)
         return e
     }
 
     /// Children of an element from the members of its JSON object.
-    mutating func children(_ members: [(String, JSONValue)], path: String, skipResourceType: Bool = false) -> [FHIRElement] {
+    mutating func children(_ members: [(String, JSONValue)], skipResourceType: Bool = false) -> [FHIRElement] {
         var out: [FHIRElement] = []
-        var seen = Set<String>()
-        // Primitive extensions (`_name`) are merged into the elements made for `name`.
-        var underscored: [String: JSONValue] = [:]
-        for (key, value) in members {
-            if !seen.insert(key).inserted {
-                issue(.error, "structure", "property \"\(key)\" appears twice in one object", path)
-                continue
-            }
-            if skipResourceType && key == "resourceType" { continue }
-            if key.hasPrefix("_") && key.count > 1 {
-                underscored[String(key.dropFirst())] = value
+        out.reserveCapacity(members.count)
+        var hasUnderscore = false
+        for (k, (key, _)) in members.enumerated() {
+            if key.utf8.first == 0x5F { hasUnderscore = true }
+            // Objects are small: a linear duplicate check beats hashing.
+            for j in 0..<k where members[j].0 == key {
+                issue(.error, "structure", "property \"\(key)\" appears twice in one object")
             }
         }
-        var placed = Set<String>()
-        for (key, value) in members {
+        func extra(_ name: String) -> JSONValue? {
+            guard hasUnderscore else { return nil }
+            return members.first { $0.0.utf8.first == 0x5F && $0.0.utf8.count == name.utf8.count + 1 && $0.0.dropFirst() == name }?.1
+        }
+        for (k, (key, value)) in members.enumerated() {
             if skipResourceType && key == "resourceType" { continue }
-            if key.hasPrefix("_") && key.count > 1 {
+            if j(before: k, key, in: members) { continue }
+            if key.utf8.first == 0x5F && key.utf8.count > 1 {
                 let name = String(key.dropFirst())
                 // `_name` without `name`: primitive(s) with extensions only.
-                if !members.contains(where: { $0.0 == name }) && placed.insert(name).inserted {
-                    out.append(contentsOf: primitives(name, nil, value, path: path))
+                if !members.contains(where: { $0.0 == name }) {
+                    out.append(contentsOf: primitives(name, nil, value))
                 }
                 continue
             }
-            guard placed.insert(key).inserted else { continue }
-            let p = path + "." + key
             switch value {
             case .object(let m):
-                if underscored[key] != nil { issue(.error, "structure", "\"_\(key)\" is only allowed beside a primitive value", p) }
-                if let e = complex(key, m, path: p) { out.append(e) }
+                stack.append((key, -1))
+                if extra(key) != nil { issue(.error, "structure", "\"_\(key)\" is only allowed beside a primitive value") }
+                if let e = complex(key, m) { out.append(e) }
+                stack.removeLast()
             case .array(let items):
                 if items.isEmpty {
-                    issue(.error, "structure", "empty array: FHIR JSON omits absent elements instead", p)
+                    stack.append((key, -1))
+                    issue(.error, "structure", "empty array: FHIR JSON omits absent elements instead")
+                    stack.removeLast()
                     continue
                 }
                 let isPrimitive = items.contains { if case .object = $0 { return false } else if case .array = $0 { return false } else { return true } }
                 if isPrimitive {
-                    out.append(contentsOf: primitives(key, value, underscored[key], path: path))
+                    out.append(contentsOf: primitives(key, value, extra(key)))
                 } else {
-                    if underscored[key] != nil { issue(.error, "structure", "\"_\(key)\" is only allowed beside primitive values", p) }
-                    for (k, item) in items.enumerated() {
-                        let ip = "\(p)[\(k)]"
+                    if extra(key) != nil {
+                        stack.append((key, -1))
+                        issue(.error, "structure", "\"_\(key)\" is only allowed beside primitive values")
+                        stack.removeLast()
+                    }
+                    for (i, item) in items.enumerated() {
+                        stack.append((key, i))
                         switch item {
                         case .object(let m):
-                            if var e = complex(key, m, path: ip) {
+                            if var e = complex(key, m) {
                                 e.repeats = true
                                 out.append(e)
                             }
-                        case .array: issue(.error, "structure", "arrays of arrays are not FHIR", ip)
-                        default: issue(.error, "structure", "array mixes objects and primitive values", ip)
+                        case .array: issue(.error, "structure", "arrays of arrays are not FHIR")
+                        default: issue(.error, "structure", "array mixes objects and primitive values")
                         }
+                        stack.removeLast()
                     }
                 }
             case .null:
-                issue(.error, "structure", "null is not allowed: omit the element", p)
+                stack.append((key, -1))
+                issue(.error, "structure", "null is not allowed: omit the element")
+                stack.removeLast()
             default:
-                out.append(contentsOf: primitives(key, value, underscored[key], path: path))
+                out.append(contentsOf: primitives(key, value, extra(key)))
             }
         }
         return out
     }
 
+    /// Whether `key` at position `k` repeats an earlier key (already reported; skip it).
+    func j(before k: Int, _ key: String, in members: [(String, JSONValue)]) -> Bool {
+        for i in 0..<k where members[i].0 == key { return true }
+        return false
+    }
+
     /// An object value: a complex element, or a wrapper around a resource.
-    mutating func complex(_ name: String, _ members: [(String, JSONValue)], path: String) -> FHIRElement? {
+    mutating func complex(_ name: String, _ members: [(String, JSONValue)]) -> FHIRElement? {
         if members.isEmpty {
-            issue(.error, "structure", "empty object: FHIR JSON omits absent elements instead", path)
+            issue(.error, "structure", "empty object: FHIR JSON omits absent elements instead")
             return nil
         }
         if members.contains(where: { $0.0 == "resourceType" }) {
-            guard let r = resource(members, path: path) else { return nil }
+            guard let r = resource(members) else { return nil }
             return FHIRElement(name: name, children: [r])
         }
-        return FHIRElement(name: name, children: children(members, path: path))
+        return FHIRElement(name: name, children: children(members))
     }
 
     /// Primitive element(s) `name` from the value (single or array) and its `_name` sibling.
-    mutating func primitives(_ name: String, _ value: JSONValue?, _ extra: JSONValue?, path: String) -> [FHIRElement] {
-        let p = path + "." + name
+    mutating func primitives(_ name: String, _ value: JSONValue?, _ extra: JSONValue?) -> [FHIRElement] {
+        stack.append((name, -1))
+        defer { stack.removeLast() }
         var values: [JSONValue?]
         var repeats = false
         switch value {
@@ -362,26 +390,27 @@ struct JSONToElement {
         case .array(let items)?:
             extras = items
             if value == nil { repeats = true; values = Array(repeating: nil, count: items.count) }
-            if !repeats { issue(.error, "structure", "\"_\(name)\" is an array but \"\(name)\" is not", p) }
+            if !repeats { issue(.error, "structure", "\"_\(name)\" is an array but \"\(name)\" is not") }
         case .object?:
             extras = [extra]
             if value == nil { values = [nil] }
-            if repeats { issue(.error, "structure", "\"_\(name)\" must be an array aligned with \"\(name)\"", p) }
+            if repeats { issue(.error, "structure", "\"_\(name)\" must be an array aligned with \"\(name)\"") }
         case .null?, .string?, .number?, .bool?:
-            issue(.error, "structure", "\"_\(name)\" must be an object with id and/or extension", p)
+            issue(.error, "structure", "\"_\(name)\" must be an object with id and/or extension")
         case nil: break
         }
         if !extras.isEmpty && extras.count != values.count {
-            issue(.error, "structure", "\"\(name)\" has \(values.count) item(s) but \"_\(name)\" has \(extras.count); they must align (use null)", p)
+            issue(.error, "structure", "\"\(name)\" has \(values.count) item(s) but \"_\(name)\" has \(extras.count); they must align (use null)")
         }
         var out: [FHIRElement] = []
+        out.reserveCapacity(values.count)
         for k in 0..<values.count {
-            let ip = repeats ? "\(p)[\(k)]" : p
+            if repeats { stack[stack.count - 1].index = k }
             var e = FHIRElement(name: name)
             e.repeats = repeats
             switch values[k] {
             case .string(let s)?:
-                if s.isEmpty { issue(.error, "value", "empty string: FHIR JSON omits absent values instead", ip) }
+                if s.isEmpty { issue(.error, "value", "empty string: FHIR JSON omits absent values instead") }
                 e.value = s
                 e.kind = .string
             case .number(let n)?:
@@ -394,20 +423,19 @@ struct JSONToElement {
                 // Only valid when `_name` supplies id or extensions for this position.
                 e.kind = .string
             case .object?, .array?:
-                issue(.error, "structure", "array mixes objects and primitive values", ip)
+                issue(.error, "structure", "array mixes objects and primitive values")
                 continue
             }
             if k < extras.count, case .object(let m)? = extras[k] {
-                if m.isEmpty { issue(.error, "structure", "empty object: FHIR JSON omits absent elements instead", ip) }
-                for (key, v) in m where key != "id" && key != "extension" {
-                    _ = v
-                    issue(.error, "structure", "\"_\(name)\" may only hold \"id\" and \"extension\", found \"\(key)\"", ip)
+                if m.isEmpty { issue(.error, "structure", "empty object: FHIR JSON omits absent elements instead") }
+                for (key, _) in m where key != "id" && key != "extension" {
+                    issue(.error, "structure", "\"_\(name)\" may only hold \"id\" and \"extension\", found \"\(key)\"")
                 }
-                e.children = children(m.filter { $0.0 == "id" || $0.0 == "extension" }, path: ip)
+                e.children = children(m.filter { $0.0 == "id" || $0.0 == "extension" })
                 for j in e.children.indices where e.children[j].name == "id" { e.children[j].isAttribute = true }
             }
             if e.value == nil && e.children.isEmpty {
-                issue(.error, "structure", "null with no matching \"_\(name)\" entry: an element needs a value or extensions (ele-1)", ip)
+                issue(.error, "structure", "null with no matching \"_\(name)\" entry: an element needs a value or extensions (ele-1)")
                 continue
             }
             out.append(e)
@@ -433,7 +461,7 @@ public enum FHIRJSONReader {
             throw FHIRError(.error, "structure", "a FHIR JSON document is an object with \"resourceType\"")
         }
         var m = JSONToElement()
-        guard let root = m.resource(members, path: "") else { throw FHIRError(m.issues) }
+        guard let root = m.resource(members) else { throw FHIRError(m.issues) }
         return FHIRDocument(root: root, issues: m.issues)
     }
 }

@@ -77,9 +77,7 @@ public enum FHIRXMLReader {
                     issues.append(FHIRIssue(.error, "structure", "XHTML element <\(name)> outside a narrative div (line \(line))", at: path))
                     return nil
                 }
-                var e = FHIRElement(name: "div", value: markup, kind: .xhtml)
-                e.location = ""
-                return e
+                return FHIRElement(name: "div", value: markup, kind: .xhtml)
             }
             if ns != FHIRXMLReader.fhirNamespace {
                 issues.append(FHIRIssue(.error, "structure", "element <\(name)> is in namespace '\(ns)'; FHIR elements are in \(FHIRXMLReader.fhirNamespace) (line \(line))", at: path))

@@ -24,8 +24,6 @@ public struct FHIRElement: Sendable, Equatable {
     public var repeats = false
     public var isAttribute = false
     public var isResource = false
-    /// Where the element came from (0-based index path like `Observation.code.coding[1]`), for errors.
-    public var location: String = ""
 
     public init(name: String, value: String? = nil, kind: FHIRValueKind? = nil, children: [FHIRElement] = []) {
         self.name = name

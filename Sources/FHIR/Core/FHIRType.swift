@@ -8,15 +8,36 @@ public struct FHIRDecodingOptions: Sendable {
     public init(strict: Bool = false) { self.strict = strict }
 }
 
-/// Collects issues while decoding an element tree into typed values.
+/// Collects issues while decoding an element tree into typed values. It also tracks where the
+/// decoder is (a stack of element names and indices), so a path string is built only when an
+/// issue is recorded.
 public struct FHIRDecodingContext: Sendable {
     public var options: FHIRDecodingOptions
     public private(set) var issues: [FHIRIssue] = []
+    private var stack: [(name: String, index: Int)] = []
 
     public init(options: FHIRDecodingOptions = FHIRDecodingOptions()) { self.options = options }
 
-    public mutating func record(_ severity: FHIRIssue.Severity, _ code: String, _ message: String, at path: String) {
-        issues.append(FHIRIssue(severity, code, message, at: path))
+    /// Steps into child `name` (item `index` of a repeating element, or -1).
+    public mutating func enter(_ name: String, index: Int = -1) { stack.append((name, index)) }
+    public mutating func leave() { stack.removeLast() }
+
+    /// FHIRPath-like location of the element being decoded (`Bundle.entry[2].resource.code`).
+    public var path: String {
+        var s = ""
+        for (k, seg) in stack.enumerated() {
+            if k > 0 { s += "." }
+            s += seg.name
+            if seg.index >= 0 { s += "[\(seg.index)]" }
+        }
+        return s
+    }
+
+    /// Records an issue at the current element, or at `relative` below it (a child name).
+    public mutating func record(_ severity: FHIRIssue.Severity, _ code: String, _ message: String, at relative: String = "") {
+        let here = path
+        let at = relative.isEmpty ? here : (here.isEmpty ? relative : here + "." + relative)
+        issues.append(FHIRIssue(severity, code, message, at: at))
     }
 
     public var hasErrors: Bool { issues.contains { $0.severity <= .error } }
@@ -60,69 +81,84 @@ extension FHIRResource {
 /// and reports children nobody asked for.
 public struct FHIRChildReader {
     let element: FHIRElement
-    let path: String
-    private var used: Set<Int> = []
+    /// Which children were read (bit k = child k; children beyond 64 in `usedMore`).
+    private var used: UInt64 = 0
+    private var usedMore: Set<Int> = []
 
-    public init(_ element: FHIRElement, path: String) {
+    public init(_ element: FHIRElement) {
         self.element = element
-        self.path = path
     }
 
-    private mutating func take(_ name: String) -> [(Int, FHIRElement)] {
-        var out: [(Int, FHIRElement)] = []
+    private mutating func mark(_ i: Int) {
+        if i < 64 { used |= 1 << UInt64(i) } else { usedMore.insert(i) }
+    }
+
+    private func isUsed(_ i: Int) -> Bool { i < 64 ? used & (1 << UInt64(i)) != 0 : usedMore.contains(i) }
+
+    /// Index of the first child called `name`, and how many there are.
+    private mutating func find(_ name: String) -> (first: Int, count: Int) {
+        var first = -1
+        var count = 0
         for (i, c) in element.children.enumerated() where c.name == name {
-            used.insert(i)
-            out.append((i, c))
+            mark(i)
+            if first < 0 { first = i }
+            count += 1
         }
-        return out
+        return (first, count)
     }
 
     /// 0..1
     public mutating func optional<T: FHIRType>(_ name: String, _ context: inout FHIRDecodingContext) -> T? {
-        let found = take(name)
-        if found.count > 1 {
-            context.record(.error, "structure", "'\(name)' appears \(found.count) times; at most once is allowed", at: path + "." + name)
+        let (first, count) = find(name)
+        guard first >= 0 else { return nil }
+        if count > 1 {
+            context.record(.error, "structure", "'\(name)' appears \(count) times; at most once is allowed", at: name)
         }
-        guard let first = found.first?.1 else { return nil }
-        return T(from: first, &context)
+        context.enter(name)
+        defer { context.leave() }
+        return T(from: element.children[first], &context)
     }
 
     /// 1..1
     public mutating func required<T: FHIRType>(_ name: String, _ context: inout FHIRDecodingContext) -> T {
         if let v: T = optional(name, &context) { return v }
-        context.record(.error, "required", "required element '\(name)' is missing", at: path + "." + name)
+        context.record(.error, "required", "required element '\(name)' is missing", at: name)
         return T.placeholder
     }
 
     /// 0..* (or 1..* with `minimum: 1`)
     public mutating func array<T: FHIRType>(_ name: String, minimum: Int = 0, maximum: Int? = nil, _ context: inout FHIRDecodingContext) -> [T] {
-        let found = take(name)
-        if found.count < minimum {
-            context.record(.error, "required", "'\(name)' needs at least \(minimum) item(s), found \(found.count)", at: path + "." + name)
-        }
-        if let maximum, found.count > maximum {
-            context.record(.error, "structure", "'\(name)' allows at most \(maximum) item(s), found \(found.count)", at: path + "." + name)
-        }
         var out: [T] = []
-        out.reserveCapacity(found.count)
-        for (k, (_, c)) in found.enumerated() {
-            var child = c
-            if child.location.isEmpty { child.location = "\(path).\(name)[\(k)]" }
-            out.append(T(from: child, &context))
+        var k = 0
+        for (i, c) in element.children.enumerated() where c.name == name {
+            mark(i)
+            context.enter(name, index: k)
+            out.append(T(from: c, &context))
+            context.leave()
+            k += 1
+        }
+        if k < minimum {
+            context.record(.error, "required", "'\(name)' needs at least \(minimum) item(s), found \(k)", at: name)
+        }
+        if let maximum, k > maximum {
+            context.record(.error, "structure", "'\(name)' allows at most \(maximum) item(s), found \(k)", at: name)
         }
         return out
     }
 
     /// A choice element: which of `name`+Type is present (at most one).
     public mutating func choice(_ names: [String], _ context: inout FHIRDecodingContext) -> (String, FHIRElement)? {
-        var hits: [(String, FHIRElement)] = []
-        for n in names {
-            for (_, c) in take(n) { hits.append((n, c)) }
+        var hit: (String, FHIRElement)?
+        var found: [String] = []
+        for (i, c) in element.children.enumerated() where names.contains(c.name) {
+            mark(i)
+            found.append(c.name)
+            if hit == nil { hit = (c.name, c) }
         }
-        if hits.count > 1 {
-            context.record(.error, "structure", "choice element has \(hits.count) values (\(hits.map(\.0).joined(separator: ", "))); exactly one is allowed", at: path)
+        if found.count > 1 {
+            context.record(.error, "structure", "choice element has \(found.count) values (\(found.joined(separator: ", "))); exactly one is allowed")
         }
-        return hits.first
+        return hit
     }
 
     /// The element id of a complex element (`id` attribute in XML, `"id"` in JSON).
@@ -139,21 +175,14 @@ public struct FHIRChildReader {
 
     /// Reports children that no decoder read: unknown elements.
     public mutating func finish(_ context: inout FHIRDecodingContext) {
-        for (i, c) in element.children.enumerated() where !used.contains(i) {
+        for (i, c) in element.children.enumerated() where !isUsed(i) {
             if context.options.strict {
-                context.record(.error, "structure", "unknown element '\(c.name)'", at: path + "." + c.name)
+                context.record(.error, "structure", "unknown element '\(c.name)'", at: c.name)
             } else {
-                context.record(.warning, "structure", "unknown element '\(c.name)' ignored", at: path + "." + c.name)
+                context.record(.warning, "structure", "unknown element '\(c.name)' ignored", at: c.name)
             }
         }
     }
-
-    public var location: String { path }
-}
-
-extension FHIRElement {
-    /// Path for a child named `name` (used by generated decoders).
-    public func childPath(_ fallback: String) -> String { location.isEmpty ? fallback : location }
 }
 
 /// Builds an element from typed values in definition order (generated encoders use it).

@@ -28,27 +28,26 @@ public struct FHIRPrimitive<V: FHIRPrimitiveValue>: FHIRType {
     public static var placeholder: Self { Self(nil) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-        let path = e.location.isEmpty ? e.name : e.location
         if let text = e.value {
             if let kind = e.kind, kind != V.jsonKind, !(V.jsonKind == .xhtml && kind == .string) {
-                context.record(.error, "value", "\(V.fhirTypeName) must be a JSON \(V.jsonKind == .xhtml ? "string" : "\(V.jsonKind)"), found a \(kind)", at: path)
+                context.record(.error, "value", "\(V.fhirTypeName) must be a JSON \(V.jsonKind == .xhtml ? "string" : "\(V.jsonKind)"), found a \(kind)")
                 value = nil
             } else if let v = V(lexical: text) {
                 value = v
             } else {
-                context.record(.error, "value", "'\(text.prefix(80))' is not a valid \(V.fhirTypeName)", at: path)
+                context.record(.error, "value", "'\(text.prefix(80))' is not a valid \(V.fhirTypeName)")
                 value = nil
             }
         } else {
             value = nil
         }
-        var r = FHIRChildReader(e, path: path)
+        var r = FHIRChildReader(e)
         let idElement: FHIRPrimitive<FHIRString>? = r.optional("id", &context)
         id = idElement?.value?.value
         `extension` = r.array("extension", &context)
         r.finish(&context)
         if value == nil && `extension`.isEmpty && e.value == nil {
-            context.record(.error, "required", "element has neither a value nor extensions (ele-1)", at: path)
+            context.record(.error, "required", "element has neither a value nor extensions (ele-1)")
         }
     }
 

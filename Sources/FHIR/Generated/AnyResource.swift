@@ -92,11 +92,10 @@ public indirect enum AnyResource: FHIRType {
         case "Organization": self = .organization(Organization(from: e, &context))
         case "Practitioner": self = .practitioner(Practitioner(from: e, &context))
         default:
-            let path = e.location.isEmpty ? e.name : e.location
             if fhirR4ResourceTypes.contains(e.name) {
-                context.record(context.options.strict ? .error : .warning, "not-supported", "resource type \(e.name) is not modelled by OsteoCT; kept unchanged", at: path)
+                context.record(context.options.strict ? .error : .warning, "not-supported", "resource type \(e.name) is not modelled by OsteoCT; kept unchanged")
             } else {
-                context.record(.error, "structure", "'\(e.name)' is not an R4 resource type", at: path)
+                context.record(.error, "structure", "'\(e.name)' is not an R4 resource type")
             }
             self = .unknown(e)
         }
@@ -105,15 +104,12 @@ public indirect enum AnyResource: FHIRType {
     /// Decodes a wrapper element (contained, Bundle.entry.resource, Parameters.parameter.resource)
     /// whose single child is the resource.
     public init(from wrapper: FHIRElement, _ context: inout FHIRDecodingContext) {
-        let path = wrapper.location.isEmpty ? wrapper.name : wrapper.location
         guard wrapper.children.count == 1, wrapper.value == nil else {
-            context.record(.error, "structure", "'\(wrapper.name)' must hold exactly one resource, found \(wrapper.children.count) element(s)", at: path)
+            context.record(.error, "structure", "'\(wrapper.name)' must hold exactly one resource, found \(wrapper.children.count) element(s)")
             self = .placeholder
             return
         }
-        var e = wrapper.children[0]
-        if e.location.isEmpty { e.location = path + "." + e.name }
-        self.init(resource: e, &context)
+        self.init(resource: wrapper.children[0], &context)
         if case .unknown = self { self = .unknown(wrapper.children[0]) }  // keep the element as read
     }
 

@@ -48,7 +48,7 @@ public struct Address: FHIRType {
     public static var placeholder: Self { Self() }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-        var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+        var r = FHIRChildReader(e)
         self.id = r.elementId(&context)
         self.`extension` = r.array("extension", &context)
         self.use = r.optional("use", &context)
@@ -108,7 +108,7 @@ public struct Annotation: FHIRType {
     public static var placeholder: Self { Self(text: .placeholder) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-        var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+        var r = FHIRChildReader(e)
         self.id = r.elementId(&context)
         self.`extension` = r.array("extension", &context)
         self.author = Author(&r, &context)
@@ -136,6 +136,8 @@ public struct Annotation: FHIRType {
 
         init?(_ r: inout FHIRChildReader, _ context: inout FHIRDecodingContext) {
             guard let hit = r.choice(Self.names, &context) else { return nil }
+            context.enter(hit.0)
+            defer { context.leave() }
             switch hit.0 {
             case "authorReference": self = .reference(Reference(from: hit.1, &context))
             case "authorString": self = .string(FHIRPrimitive<FHIRString>(from: hit.1, &context))
@@ -194,7 +196,7 @@ public struct Attachment: FHIRType {
     public static var placeholder: Self { Self() }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-        var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+        var r = FHIRChildReader(e)
         self.id = r.elementId(&context)
         self.`extension` = r.array("extension", &context)
         self.contentType = r.optional("contentType", &context)
@@ -247,7 +249,7 @@ public struct CodeableConcept: FHIRType {
     public static var placeholder: Self { Self() }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-        var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+        var r = FHIRChildReader(e)
         self.id = r.elementId(&context)
         self.`extension` = r.array("extension", &context)
         self.coding = r.array("coding", &context)
@@ -297,7 +299,7 @@ public struct Coding: FHIRType {
     public static var placeholder: Self { Self() }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-        var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+        var r = FHIRChildReader(e)
         self.id = r.elementId(&context)
         self.`extension` = r.array("extension", &context)
         self.system = r.optional("system", &context)
@@ -344,7 +346,7 @@ public struct ContactDetail: FHIRType {
     public static var placeholder: Self { Self() }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-        var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+        var r = FHIRChildReader(e)
         self.id = r.elementId(&context)
         self.`extension` = r.array("extension", &context)
         self.name = r.optional("name", &context)
@@ -394,7 +396,7 @@ public struct ContactPoint: FHIRType {
     public static var placeholder: Self { Self() }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-        var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+        var r = FHIRChildReader(e)
         self.id = r.elementId(&context)
         self.`extension` = r.array("extension", &context)
         self.system = r.optional("system", &context)
@@ -444,7 +446,7 @@ public struct Contributor: FHIRType {
     public static var placeholder: Self { Self(type: .placeholder, name: .placeholder) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-        var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+        var r = FHIRChildReader(e)
         self.id = r.elementId(&context)
         self.`extension` = r.array("extension", &context)
         self.type = r.required("type", &context)
@@ -505,7 +507,7 @@ public struct DataRequirement: FHIRType {
     public static var placeholder: Self { Self(type: .placeholder) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-        var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+        var r = FHIRChildReader(e)
         self.id = r.elementId(&context)
         self.`extension` = r.array("extension", &context)
         self.type = r.required("type", &context)
@@ -543,6 +545,8 @@ public struct DataRequirement: FHIRType {
 
         init?(_ r: inout FHIRChildReader, _ context: inout FHIRDecodingContext) {
             guard let hit = r.choice(Self.names, &context) else { return nil }
+            context.enter(hit.0)
+            defer { context.leave() }
             switch hit.0 {
             case "subjectCodeableConcept": self = .codeableConcept(CodeableConcept(from: hit.1, &context))
             case "subjectReference": self = .reference(Reference(from: hit.1, &context))
@@ -585,7 +589,7 @@ public struct DataRequirement: FHIRType {
         public static var placeholder: Self { Self() }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-            var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+            var r = FHIRChildReader(e)
             self.id = r.elementId(&context)
             self.`extension` = r.array("extension", &context)
             self.path = r.optional("path", &context)
@@ -631,7 +635,7 @@ public struct DataRequirement: FHIRType {
         public static var placeholder: Self { Self() }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-            var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+            var r = FHIRChildReader(e)
             self.id = r.elementId(&context)
             self.`extension` = r.array("extension", &context)
             self.path = r.optional("path", &context)
@@ -660,6 +664,8 @@ public struct DataRequirement: FHIRType {
 
             init?(_ r: inout FHIRChildReader, _ context: inout FHIRDecodingContext) {
                 guard let hit = r.choice(Self.names, &context) else { return nil }
+                context.enter(hit.0)
+                defer { context.leave() }
                 switch hit.0 {
                 case "valueDateTime": self = .dateTime(FHIRPrimitive<FHIRDateTime>(from: hit.1, &context))
                 case "valuePeriod": self = .period(Period(from: hit.1, &context))
@@ -699,7 +705,7 @@ public struct DataRequirement: FHIRType {
         public static var placeholder: Self { Self(path: .placeholder, direction: .placeholder) }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-            var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+            var r = FHIRChildReader(e)
             self.id = r.elementId(&context)
             self.`extension` = r.array("extension", &context)
             self.path = r.required("path", &context)
@@ -777,7 +783,7 @@ public struct Dosage: FHIRType {
     public static var placeholder: Self { Self() }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-        var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+        var r = FHIRChildReader(e)
         self.id = r.elementId(&context)
         self.`extension` = r.array("extension", &context)
         self.modifierExtension = r.array("modifierExtension", &context)
@@ -827,6 +833,8 @@ public struct Dosage: FHIRType {
 
         init?(_ r: inout FHIRChildReader, _ context: inout FHIRDecodingContext) {
             guard let hit = r.choice(Self.names, &context) else { return nil }
+            context.enter(hit.0)
+            defer { context.leave() }
             switch hit.0 {
             case "asNeededBoolean": self = .boolean(FHIRPrimitive<FHIRBoolean>(from: hit.1, &context))
             case "asNeededCodeableConcept": self = .codeableConcept(CodeableConcept(from: hit.1, &context))
@@ -866,7 +874,7 @@ public struct Dosage: FHIRType {
         public static var placeholder: Self { Self() }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-            var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+            var r = FHIRChildReader(e)
             self.id = r.elementId(&context)
             self.`extension` = r.array("extension", &context)
             self.type = r.optional("type", &context)
@@ -894,6 +902,8 @@ public struct Dosage: FHIRType {
 
             init?(_ r: inout FHIRChildReader, _ context: inout FHIRDecodingContext) {
                 guard let hit = r.choice(Self.names, &context) else { return nil }
+                context.enter(hit.0)
+                defer { context.leave() }
                 switch hit.0 {
                 case "doseRange": self = .range(FHIRRange(from: hit.1, &context))
                 case "doseQuantity": self = .quantity(Quantity(from: hit.1, &context))
@@ -919,6 +929,8 @@ public struct Dosage: FHIRType {
 
             init?(_ r: inout FHIRChildReader, _ context: inout FHIRDecodingContext) {
                 guard let hit = r.choice(Self.names, &context) else { return nil }
+                context.enter(hit.0)
+                defer { context.leave() }
                 switch hit.0 {
                 case "rateRatio": self = .ratio(Ratio(from: hit.1, &context))
                 case "rateRange": self = .range(FHIRRange(from: hit.1, &context))
@@ -970,7 +982,7 @@ public struct Expression: FHIRType {
     public static var placeholder: Self { Self(language: .placeholder) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-        var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+        var r = FHIRChildReader(e)
         self.id = r.elementId(&context)
         self.`extension` = r.array("extension", &context)
         self.description = r.optional("description", &context)
@@ -1017,7 +1029,7 @@ public struct Extension: FHIRType {
     public static var placeholder: Self { Self(url: "") }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-        var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+        var r = FHIRChildReader(e)
         self.id = r.elementId(&context)
         self.`extension` = r.array("extension", &context)
         self.url = r.attributeURI("url", &context)
@@ -1091,6 +1103,8 @@ public struct Extension: FHIRType {
 
         init?(_ r: inout FHIRChildReader, _ context: inout FHIRDecodingContext) {
             guard let hit = r.choice(Self.names, &context) else { return nil }
+            context.enter(hit.0)
+            defer { context.leave() }
             switch hit.0 {
             case "valueBase64Binary": self = .base64Binary(FHIRPrimitive<FHIRBase64Binary>(from: hit.1, &context))
             case "valueBoolean": self = .boolean(FHIRPrimitive<FHIRBoolean>(from: hit.1, &context))
@@ -1241,7 +1255,7 @@ public struct HumanName: FHIRType {
     public static var placeholder: Self { Self() }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-        var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+        var r = FHIRChildReader(e)
         self.id = r.elementId(&context)
         self.`extension` = r.array("extension", &context)
         self.use = r.optional("use", &context)
@@ -1308,7 +1322,7 @@ public struct Identifier: FHIRType {
     public static var placeholder: Self { Self() }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-        var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+        var r = FHIRChildReader(e)
         self.id = r.elementId(&context)
         self.`extension` = r.array("extension", &context)
         self.use = r.optional("use", &context)
@@ -1369,7 +1383,7 @@ public struct Meta: FHIRType {
     public static var placeholder: Self { Self() }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-        var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+        var r = FHIRChildReader(e)
         self.id = r.elementId(&context)
         self.`extension` = r.array("extension", &context)
         self.versionId = r.optional("versionId", &context)
@@ -1419,7 +1433,7 @@ public struct Money: FHIRType {
     public static var placeholder: Self { Self() }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-        var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+        var r = FHIRChildReader(e)
         self.id = r.elementId(&context)
         self.`extension` = r.array("extension", &context)
         self.value = r.optional("value", &context)
@@ -1460,7 +1474,7 @@ public struct Narrative: FHIRType {
     public static var placeholder: Self { Self(status: .placeholder, div: .placeholder) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-        var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+        var r = FHIRChildReader(e)
         self.id = r.elementId(&context)
         self.`extension` = r.array("extension", &context)
         self.status = r.required("status", &context)
@@ -1516,7 +1530,7 @@ public struct ParameterDefinition: FHIRType {
     public static var placeholder: Self { Self(use: .placeholder, type: .placeholder) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-        var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+        var r = FHIRChildReader(e)
         self.id = r.elementId(&context)
         self.`extension` = r.array("extension", &context)
         self.name = r.optional("name", &context)
@@ -1567,7 +1581,7 @@ public struct Period: FHIRType {
     public static var placeholder: Self { Self() }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-        var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+        var r = FHIRChildReader(e)
         self.id = r.elementId(&context)
         self.`extension` = r.array("extension", &context)
         self.start = r.optional("start", &context)
@@ -1617,7 +1631,7 @@ public struct Quantity: FHIRType {
     public static var placeholder: Self { Self() }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-        var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+        var r = FHIRChildReader(e)
         self.id = r.elementId(&context)
         self.`extension` = r.array("extension", &context)
         self.value = r.optional("value", &context)
@@ -1664,7 +1678,7 @@ public struct FHIRRange: FHIRType {
     public static var placeholder: Self { Self() }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-        var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+        var r = FHIRChildReader(e)
         self.id = r.elementId(&context)
         self.`extension` = r.array("extension", &context)
         self.low = r.optional("low", &context)
@@ -1705,7 +1719,7 @@ public struct Ratio: FHIRType {
     public static var placeholder: Self { Self() }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-        var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+        var r = FHIRChildReader(e)
         self.id = r.elementId(&context)
         self.`extension` = r.array("extension", &context)
         self.numerator = r.optional("numerator", &context)
@@ -1752,7 +1766,7 @@ public struct Reference: FHIRType {
     public static var placeholder: Self { Self() }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-        var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+        var r = FHIRChildReader(e)
         self.id = r.elementId(&context)
         self.`extension` = r.array("extension", &context)
         self.reference = r.optional("reference", &context)
@@ -1812,7 +1826,7 @@ public struct RelatedArtifact: FHIRType {
     public static var placeholder: Self { Self(type: .placeholder) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-        var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+        var r = FHIRChildReader(e)
         self.id = r.elementId(&context)
         self.`extension` = r.array("extension", &context)
         self.type = r.required("type", &context)
@@ -1878,7 +1892,7 @@ public struct SampledData: FHIRType {
     public static var placeholder: Self { Self(origin: .placeholder, period: .placeholder, dimensions: .placeholder) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-        var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+        var r = FHIRChildReader(e)
         self.id = r.elementId(&context)
         self.`extension` = r.array("extension", &context)
         self.origin = r.required("origin", &context)
@@ -1946,7 +1960,7 @@ public struct Signature: FHIRType {
     public static var placeholder: Self { Self(when: .placeholder, who: .placeholder) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-        var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+        var r = FHIRChildReader(e)
         self.id = r.elementId(&context)
         self.`extension` = r.array("extension", &context)
         self.type = r.array("type", minimum: 1, &context)
@@ -2003,7 +2017,7 @@ public struct Timing: FHIRType {
     public static var placeholder: Self { Self() }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-        var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+        var r = FHIRChildReader(e)
         self.id = r.elementId(&context)
         self.`extension` = r.array("extension", &context)
         self.modifierExtension = r.array("modifierExtension", &context)
@@ -2084,7 +2098,7 @@ public struct Timing: FHIRType {
         public static var placeholder: Self { Self() }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-            var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+            var r = FHIRChildReader(e)
             self.id = r.elementId(&context)
             self.`extension` = r.array("extension", &context)
             self.bounds = Bounds(&r, &context)
@@ -2137,6 +2151,8 @@ public struct Timing: FHIRType {
 
             init?(_ r: inout FHIRChildReader, _ context: inout FHIRDecodingContext) {
                 guard let hit = r.choice(Self.names, &context) else { return nil }
+                context.enter(hit.0)
+                defer { context.leave() }
                 switch hit.0 {
                 case "boundsDuration": self = .duration(Quantity(from: hit.1, &context))
                 case "boundsRange": self = .range(FHIRRange(from: hit.1, &context))
@@ -2188,7 +2204,7 @@ public struct TriggerDefinition: FHIRType {
     public static var placeholder: Self { Self(type: .placeholder) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-        var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+        var r = FHIRChildReader(e)
         self.id = r.elementId(&context)
         self.`extension` = r.array("extension", &context)
         self.type = r.required("type", &context)
@@ -2222,6 +2238,8 @@ public struct TriggerDefinition: FHIRType {
 
         init?(_ r: inout FHIRChildReader, _ context: inout FHIRDecodingContext) {
             guard let hit = r.choice(Self.names, &context) else { return nil }
+            context.enter(hit.0)
+            defer { context.leave() }
             switch hit.0 {
             case "timingTiming": self = .timing(Timing(from: hit.1, &context))
             case "timingReference": self = .reference(Reference(from: hit.1, &context))
@@ -2265,7 +2283,7 @@ public struct UsageContext: FHIRType {
     public static var placeholder: Self { Self(code: .placeholder, value: .placeholder) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-        var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+        var r = FHIRChildReader(e)
         self.id = r.elementId(&context)
         self.`extension` = r.array("extension", &context)
         self.code = r.required("code", &context)
@@ -2294,6 +2312,8 @@ public struct UsageContext: FHIRType {
 
         init?(_ r: inout FHIRChildReader, _ context: inout FHIRDecodingContext) {
             guard let hit = r.choice(Self.names, &context) else { return nil }
+            context.enter(hit.0)
+            defer { context.leave() }
             switch hit.0 {
             case "valueCodeableConcept": self = .codeableConcept(CodeableConcept(from: hit.1, &context))
             case "valueQuantity": self = .quantity(Quantity(from: hit.1, &context))
@@ -2305,7 +2325,7 @@ public struct UsageContext: FHIRType {
 
         static func required(_ r: inout FHIRChildReader, _ name: String, _ context: inout FHIRDecodingContext) -> Self {
             if let v = Self(&r, &context) { return v }
-            context.record(.error, "required", "required element '\(name)[x]' is missing", at: r.location)
+            context.record(.error, "required", "required element '\(name)[x]' is missing", at: name + "[x]")
             return .placeholder
         }
 

@@ -364,41 +364,71 @@ enum DateOrder {
 }
 
 /// txt-1 / txt-2: the narrative subset of XHTML (R4 narrative.html): no scripts, forms, frames,
-/// event handlers or external content.
+/// event handlers or external content. One pass over the bytes.
 enum NarrativeCheck {
-    static let forbiddenElements = ["script", "style", "form", "input", "button", "select", "textarea", "iframe", "frame", "frameset", "object", "applet", "embed", "base", "link", "meta", "head", "body", "html", "title"]
+    static let forbiddenElements: Set<[UInt8]> = Set(["script", "style", "form", "input", "button", "select", "textarea", "iframe", "frame",
+                                                      "frameset", "object", "applet", "embed", "base", "link", "meta", "head", "body", "html",
+                                                      "title"].map { Array($0.utf8) })
+
+    @inline(__always) static func lower(_ c: UInt8) -> UInt8 { c >= 0x41 && c <= 0x5A ? c + 0x20 : c }
+    @inline(__always) static func isNameByte(_ c: UInt8) -> Bool { isAlnum(c) || c == 0x2D || c == 0x5F || c == 0x3A }
 
     static func onlyBasicHTML(_ markup: String) -> Bool {
-        let lower = markup.lowercased()
-        for tag in forbiddenElements where lower.contains("<" + tag + " ") || lower.contains("<" + tag + ">") || lower.contains("<" + tag + "/") {
-            return false
-        }
-        // Event handler attributes (onclick=…) and javascript: URLs.
-        var previous: Character = " "
-        var i = lower.startIndex
-        while i < lower.endIndex {
-            let c = lower[i]
-            if (previous == " " || previous == "\t" || previous == "\n") && c == "o" && lower[i...].hasPrefix("on") {
-                let name = lower[i...].prefix { $0.isLetter }
-                let after = lower[i...].dropFirst(name.count).drop { $0 == " " }
-                if name.count > 2 && after.first == "=" && insideTag(lower, at: i) { return false }
+        let b = Array(markup.utf8)
+        var i = 0
+        while i < b.count {
+            guard b[i] == 0x3C else {  // '<'
+                i += 1
+                continue
             }
-            previous = c
-            i = lower.index(after: i)
+            i += 1
+            if i < b.count, b[i] == 0x2F || b[i] == 0x21 || b[i] == 0x3F { continue }  // end tag, comment, PI
+            var name: [UInt8] = []
+            while i < b.count, isNameByte(b[i]) {
+                name.append(lower(b[i]))
+                i += 1
+            }
+            // Drop a namespace prefix (h:script).
+            if let colon = name.lastIndex(of: 0x3A) { name = Array(name[(colon + 1)...]) }
+            if forbiddenElements.contains(name) { return false }
+            // Attributes up to '>': no on* event handlers, no javascript: values.
+            var quote: UInt8 = 0
+            var attr: [UInt8] = []
+            while i < b.count {
+                let c = b[i]
+                if quote != 0 {
+                    if c == quote { quote = 0 }
+                } else if c == 0x22 || c == 0x27 {
+                    quote = c
+                } else if c == 0x3E {
+                    break
+                } else if isNameByte(c) {
+                    attr.append(lower(c))
+                } else {
+                    if attr.count > 2 && attr[0] == 0x6F && attr[1] == 0x6E && c == 0x3D { return false }  // on…=
+                    if c != 0x20 && c != 0x09 && c != 0x0A && c != 0x0D || !attr.isEmpty && c != 0x3D { attr.removeAll(keepingCapacity: true) }
+                    if c == 0x3D { attr.removeAll(keepingCapacity: true) }
+                }
+                i += 1
+            }
         }
-        return !lower.contains("javascript:")
+        return !containsJavascriptURL(b)
     }
 
-    /// Whether position `i` is inside a tag (after '<' and before '>').
-    static func insideTag(_ s: String, at i: String.Index) -> Bool {
-        guard let open = s[..<i].lastIndex(of: "<") else { return false }
-        return !s[open..<i].contains(">")
+    static func containsJavascriptURL(_ b: [UInt8]) -> Bool {
+        let needle = Array("javascript:".utf8)
+        guard b.count >= needle.count else { return false }
+        outer: for i in 0...(b.count - needle.count) {
+            for k in 0..<needle.count where lower(b[i + k]) != needle[k] { continue outer }
+            return true
+        }
+        return false
     }
 
     static func hasText(_ markup: String) -> Bool {
         var inTag = false
-        for c in markup {
-            if c == "<" { inTag = true } else if c == ">" { inTag = false } else if !inTag && !c.isWhitespace { return true }
+        for c in markup.utf8 {
+            if c == 0x3C { inTag = true } else if c == 0x3E { inTag = false } else if !inTag && c != 0x20 && c != 0x09 && c != 0x0A && c != 0x0D { return true }
         }
         // Images count as content (R4: "some non-whitespace content" includes <img>).
         return markup.contains("<img")

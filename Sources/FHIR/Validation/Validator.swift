@@ -59,14 +59,16 @@ public struct FHIRValidator: Sendable {
         for inv in Invariants.byType[type] ?? [] where !inv.holds(e, scope) {
             issues.append(FHIRIssue(inv.severity, "invariant", "\(inv.key): \(inv.human)", at: path))
         }
-        var counts: [String: Int] = [:]
-        for c in e.children { counts[c.name, default: 0] += 1 }
-        var index: [String: Int] = [:]
-        for c in e.children where !c.isAttribute {
-            let k = index[c.name, default: 0]
-            index[c.name] = k + 1
-            let childPath = path + "." + c.name + ((counts[c.name] ?? 0) > 1 || c.repeats ? "[\(k)]" : "")
-            guard let childType = FHIRTypeInfo.childType(type, c.name) else { continue }
+        // Same-named children are adjacent (definition order), so their index is a run counter.
+        var k = 0
+        for (i, c) in e.children.enumerated() where !c.isAttribute {
+            k = i > 0 && e.children[i - 1].name == c.name ? k + 1 : 0
+            let isExtension = c.name == "extension" || c.name == "modifierExtension"
+            guard let childType = isExtension ? "Extension" : FHIRTypeInfo.childType(type, c.name) else { continue }
+            // Primitives carry no invariants of their own; their extensions are still walked.
+            if c.children.isEmpty && childType.first?.isLowercase == true && childType.firstIndex(of: ".") == nil { continue }
+            let many = c.repeats || k > 0 || (i + 1 < e.children.count && e.children[i + 1].name == c.name)
+            let childPath = path + "." + c.name + (many ? "[\(k)]" : "")
             if childType == "Resource" {
                 if let inner = c.wrappedResource {
                     if c.name == "contained" {

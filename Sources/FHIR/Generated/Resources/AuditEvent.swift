@@ -68,7 +68,7 @@ public struct AuditEvent: FHIRDomainResource {
     public static var placeholder: Self { Self(type: .placeholder, recorded: .placeholder, source: .placeholder) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-        var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+        var r = FHIRChildReader(e)
         self.id = r.optional("id", &context)
         self.meta = r.optional("meta", &context)
         self.implicitRules = r.optional("implicitRules", &context)
@@ -166,7 +166,7 @@ public struct AuditEvent: FHIRDomainResource {
         public static var placeholder: Self { Self(requestor: .placeholder) }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-            var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+            var r = FHIRChildReader(e)
             self.id = r.elementId(&context)
             self.`extension` = r.array("extension", &context)
             self.modifierExtension = r.array("modifierExtension", &context)
@@ -227,7 +227,7 @@ public struct AuditEvent: FHIRDomainResource {
             public static var placeholder: Self { Self() }
 
             public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-                var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+                var r = FHIRChildReader(e)
                 self.id = r.elementId(&context)
                 self.`extension` = r.array("extension", &context)
                 self.modifierExtension = r.array("modifierExtension", &context)
@@ -275,7 +275,7 @@ public struct AuditEvent: FHIRDomainResource {
         public static var placeholder: Self { Self(observer: .placeholder) }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-            var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+            var r = FHIRChildReader(e)
             self.id = r.elementId(&context)
             self.`extension` = r.array("extension", &context)
             self.modifierExtension = r.array("modifierExtension", &context)
@@ -342,7 +342,7 @@ public struct AuditEvent: FHIRDomainResource {
         public static var placeholder: Self { Self() }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-            var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+            var r = FHIRChildReader(e)
             self.id = r.elementId(&context)
             self.`extension` = r.array("extension", &context)
             self.modifierExtension = r.array("modifierExtension", &context)
@@ -399,7 +399,7 @@ public struct AuditEvent: FHIRDomainResource {
             public static var placeholder: Self { Self(type: .placeholder, value: .placeholder) }
 
             public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-                var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+                var r = FHIRChildReader(e)
                 self.id = r.elementId(&context)
                 self.`extension` = r.array("extension", &context)
                 self.modifierExtension = r.array("modifierExtension", &context)
@@ -428,6 +428,8 @@ public struct AuditEvent: FHIRDomainResource {
 
                 init?(_ r: inout FHIRChildReader, _ context: inout FHIRDecodingContext) {
                     guard let hit = r.choice(Self.names, &context) else { return nil }
+                    context.enter(hit.0)
+                    defer { context.leave() }
                     switch hit.0 {
                     case "valueString": self = .string(FHIRPrimitive<FHIRString>(from: hit.1, &context))
                     case "valueBase64Binary": self = .base64Binary(FHIRPrimitive<FHIRBase64Binary>(from: hit.1, &context))
@@ -437,7 +439,7 @@ public struct AuditEvent: FHIRDomainResource {
 
                 static func required(_ r: inout FHIRChildReader, _ name: String, _ context: inout FHIRDecodingContext) -> Self {
                     if let v = Self(&r, &context) { return v }
-                    context.record(.error, "required", "required element '\(name)[x]' is missing", at: r.location)
+                    context.record(.error, "required", "required element '\(name)[x]' is missing", at: name + "[x]")
                     return .placeholder
                 }
 

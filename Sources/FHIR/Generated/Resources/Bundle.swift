@@ -44,7 +44,7 @@ public struct Bundle: FHIRResource {
     public static var placeholder: Self { Self(type: .placeholder) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-        var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+        var r = FHIRChildReader(e)
         self.id = r.optional("id", &context)
         self.meta = r.optional("meta", &context)
         self.implicitRules = r.optional("implicitRules", &context)
@@ -99,7 +99,7 @@ public struct Bundle: FHIRResource {
         public static var placeholder: Self { Self(relation: .placeholder, url: .placeholder) }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-            var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+            var r = FHIRChildReader(e)
             self.id = r.elementId(&context)
             self.`extension` = r.array("extension", &context)
             self.modifierExtension = r.array("modifierExtension", &context)
@@ -155,7 +155,7 @@ public struct Bundle: FHIRResource {
         public static var placeholder: Self { Self() }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-            var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+            var r = FHIRChildReader(e)
             self.id = r.elementId(&context)
             self.`extension` = r.array("extension", &context)
             self.modifierExtension = r.array("modifierExtension", &context)
@@ -206,7 +206,7 @@ public struct Bundle: FHIRResource {
             public static var placeholder: Self { Self() }
 
             public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-                var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+                var r = FHIRChildReader(e)
                 self.id = r.elementId(&context)
                 self.`extension` = r.array("extension", &context)
                 self.modifierExtension = r.array("modifierExtension", &context)
@@ -262,7 +262,7 @@ public struct Bundle: FHIRResource {
             public static var placeholder: Self { Self(method: .placeholder, url: .placeholder) }
 
             public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-                var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+                var r = FHIRChildReader(e)
                 self.id = r.elementId(&context)
                 self.`extension` = r.array("extension", &context)
                 self.modifierExtension = r.array("modifierExtension", &context)
@@ -323,7 +323,7 @@ public struct Bundle: FHIRResource {
             public static var placeholder: Self { Self(status: .placeholder) }
 
             public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-                var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+                var r = FHIRChildReader(e)
                 self.id = r.elementId(&context)
                 self.`extension` = r.array("extension", &context)
                 self.modifierExtension = r.array("modifierExtension", &context)

@@ -115,7 +115,7 @@ public struct CapabilityStatement: FHIRDomainResource {
     public static var placeholder: Self { Self(status: .placeholder, date: .placeholder, kind: .placeholder, fhirVersion: .placeholder) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-        var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+        var r = FHIRChildReader(e)
         self.id = r.optional("id", &context)
         self.meta = r.optional("meta", &context)
         self.implicitRules = r.optional("implicitRules", &context)
@@ -219,7 +219,7 @@ public struct CapabilityStatement: FHIRDomainResource {
         public static var placeholder: Self { Self(name: .placeholder) }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-            var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+            var r = FHIRChildReader(e)
             self.id = r.elementId(&context)
             self.`extension` = r.array("extension", &context)
             self.modifierExtension = r.array("modifierExtension", &context)
@@ -268,7 +268,7 @@ public struct CapabilityStatement: FHIRDomainResource {
         public static var placeholder: Self { Self(description: .placeholder) }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-            var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+            var r = FHIRChildReader(e)
             self.id = r.elementId(&context)
             self.`extension` = r.array("extension", &context)
             self.modifierExtension = r.array("modifierExtension", &context)
@@ -332,7 +332,7 @@ public struct CapabilityStatement: FHIRDomainResource {
         public static var placeholder: Self { Self(mode: .placeholder) }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-            var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+            var r = FHIRChildReader(e)
             self.id = r.elementId(&context)
             self.`extension` = r.array("extension", &context)
             self.modifierExtension = r.array("modifierExtension", &context)
@@ -390,7 +390,7 @@ public struct CapabilityStatement: FHIRDomainResource {
             public static var placeholder: Self { Self() }
 
             public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-                var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+                var r = FHIRChildReader(e)
                 self.id = r.elementId(&context)
                 self.`extension` = r.array("extension", &context)
                 self.modifierExtension = r.array("modifierExtension", &context)
@@ -481,7 +481,7 @@ public struct CapabilityStatement: FHIRDomainResource {
             public static var placeholder: Self { Self(type: .placeholder) }
 
             public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-                var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+                var r = FHIRChildReader(e)
                 self.id = r.elementId(&context)
                 self.`extension` = r.array("extension", &context)
                 self.modifierExtension = r.array("modifierExtension", &context)
@@ -554,7 +554,7 @@ public struct CapabilityStatement: FHIRDomainResource {
                 public static var placeholder: Self { Self(code: .placeholder) }
 
                 public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-                    var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+                    var r = FHIRChildReader(e)
                     self.id = r.elementId(&context)
                     self.`extension` = r.array("extension", &context)
                     self.modifierExtension = r.array("modifierExtension", &context)
@@ -604,7 +604,7 @@ public struct CapabilityStatement: FHIRDomainResource {
                 public static var placeholder: Self { Self(name: .placeholder, type: .placeholder) }
 
                 public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-                    var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+                    var r = FHIRChildReader(e)
                     self.id = r.elementId(&context)
                     self.`extension` = r.array("extension", &context)
                     self.modifierExtension = r.array("modifierExtension", &context)
@@ -655,7 +655,7 @@ public struct CapabilityStatement: FHIRDomainResource {
                 public static var placeholder: Self { Self(name: .placeholder, definition: .placeholder) }
 
                 public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-                    var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+                    var r = FHIRChildReader(e)
                     self.id = r.elementId(&context)
                     self.`extension` = r.array("extension", &context)
                     self.modifierExtension = r.array("modifierExtension", &context)
@@ -702,7 +702,7 @@ public struct CapabilityStatement: FHIRDomainResource {
             public static var placeholder: Self { Self(code: .placeholder) }
 
             public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-                var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+                var r = FHIRChildReader(e)
                 self.id = r.elementId(&context)
                 self.`extension` = r.array("extension", &context)
                 self.modifierExtension = r.array("modifierExtension", &context)
@@ -753,7 +753,7 @@ public struct CapabilityStatement: FHIRDomainResource {
         public static var placeholder: Self { Self() }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-            var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+            var r = FHIRChildReader(e)
             self.id = r.elementId(&context)
             self.`extension` = r.array("extension", &context)
             self.modifierExtension = r.array("modifierExtension", &context)
@@ -800,7 +800,7 @@ public struct CapabilityStatement: FHIRDomainResource {
             public static var placeholder: Self { Self(protocol: .placeholder, address: .placeholder) }
 
             public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-                var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+                var r = FHIRChildReader(e)
                 self.id = r.elementId(&context)
                 self.`extension` = r.array("extension", &context)
                 self.modifierExtension = r.array("modifierExtension", &context)
@@ -844,7 +844,7 @@ public struct CapabilityStatement: FHIRDomainResource {
             public static var placeholder: Self { Self(mode: .placeholder, definition: .placeholder) }
 
             public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-                var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+                var r = FHIRChildReader(e)
                 self.id = r.elementId(&context)
                 self.`extension` = r.array("extension", &context)
                 self.modifierExtension = r.array("modifierExtension", &context)
@@ -892,7 +892,7 @@ public struct CapabilityStatement: FHIRDomainResource {
         public static var placeholder: Self { Self(mode: .placeholder, profile: .placeholder) }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-            var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+            var r = FHIRChildReader(e)
             self.id = r.elementId(&context)
             self.`extension` = r.array("extension", &context)
             self.modifierExtension = r.array("modifierExtension", &context)

@@ -104,7 +104,7 @@ public struct Communication: FHIRDomainResource {
     public static var placeholder: Self { Self(status: .placeholder) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-        var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+        var r = FHIRChildReader(e)
         self.id = r.optional("id", &context)
         self.meta = r.optional("meta", &context)
         self.implicitRules = r.optional("implicitRules", &context)
@@ -196,7 +196,7 @@ public struct Communication: FHIRDomainResource {
         public static var placeholder: Self { Self(content: .placeholder) }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-            var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+            var r = FHIRChildReader(e)
             self.id = r.elementId(&context)
             self.`extension` = r.array("extension", &context)
             self.modifierExtension = r.array("modifierExtension", &context)
@@ -224,6 +224,8 @@ public struct Communication: FHIRDomainResource {
 
             init?(_ r: inout FHIRChildReader, _ context: inout FHIRDecodingContext) {
                 guard let hit = r.choice(Self.names, &context) else { return nil }
+                context.enter(hit.0)
+                defer { context.leave() }
                 switch hit.0 {
                 case "contentString": self = .string(FHIRPrimitive<FHIRString>(from: hit.1, &context))
                 case "contentAttachment": self = .attachment(Attachment(from: hit.1, &context))
@@ -234,7 +236,7 @@ public struct Communication: FHIRDomainResource {
 
             static func required(_ r: inout FHIRChildReader, _ name: String, _ context: inout FHIRDecodingContext) -> Self {
                 if let v = Self(&r, &context) { return v }
-                context.record(.error, "required", "required element '\(name)[x]' is missing", at: r.location)
+                context.record(.error, "required", "required element '\(name)[x]' is missing", at: name + "[x]")
                 return .placeholder
             }
 

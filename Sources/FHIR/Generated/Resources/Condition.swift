@@ -86,7 +86,7 @@ public struct Condition: FHIRDomainResource {
     public static var placeholder: Self { Self(subject: .placeholder) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-        var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+        var r = FHIRChildReader(e)
         self.id = r.optional("id", &context)
         self.meta = r.optional("meta", &context)
         self.implicitRules = r.optional("implicitRules", &context)
@@ -157,6 +157,8 @@ public struct Condition: FHIRDomainResource {
 
         init?(_ r: inout FHIRChildReader, _ context: inout FHIRDecodingContext) {
             guard let hit = r.choice(Self.names, &context) else { return nil }
+            context.enter(hit.0)
+            defer { context.leave() }
             switch hit.0 {
             case "onsetDateTime": self = .dateTime(FHIRPrimitive<FHIRDateTime>(from: hit.1, &context))
             case "onsetAge": self = .age(Quantity(from: hit.1, &context))
@@ -190,6 +192,8 @@ public struct Condition: FHIRDomainResource {
 
         init?(_ r: inout FHIRChildReader, _ context: inout FHIRDecodingContext) {
             guard let hit = r.choice(Self.names, &context) else { return nil }
+            context.enter(hit.0)
+            defer { context.leave() }
             switch hit.0 {
             case "abatementDateTime": self = .dateTime(FHIRPrimitive<FHIRDateTime>(from: hit.1, &context))
             case "abatementAge": self = .age(Quantity(from: hit.1, &context))
@@ -238,7 +242,7 @@ public struct Condition: FHIRDomainResource {
         public static var placeholder: Self { Self() }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-            var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+            var r = FHIRChildReader(e)
             self.id = r.elementId(&context)
             self.`extension` = r.array("extension", &context)
             self.modifierExtension = r.array("modifierExtension", &context)
@@ -284,7 +288,7 @@ public struct Condition: FHIRDomainResource {
         public static var placeholder: Self { Self() }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-            var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+            var r = FHIRChildReader(e)
             self.id = r.elementId(&context)
             self.`extension` = r.array("extension", &context)
             self.modifierExtension = r.array("modifierExtension", &context)

@@ -89,7 +89,7 @@ public struct DiagnosticReport: FHIRDomainResource {
     public static var placeholder: Self { Self(status: .placeholder, code: .placeholder) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-        var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+        var r = FHIRChildReader(e)
         self.id = r.optional("id", &context)
         self.meta = r.optional("meta", &context)
         self.implicitRules = r.optional("implicitRules", &context)
@@ -159,6 +159,8 @@ public struct DiagnosticReport: FHIRDomainResource {
 
         init?(_ r: inout FHIRChildReader, _ context: inout FHIRDecodingContext) {
             guard let hit = r.choice(Self.names, &context) else { return nil }
+            context.enter(hit.0)
+            defer { context.leave() }
             switch hit.0 {
             case "effectiveDateTime": self = .dateTime(FHIRPrimitive<FHIRDateTime>(from: hit.1, &context))
             case "effectivePeriod": self = .period(Period(from: hit.1, &context))
@@ -198,7 +200,7 @@ public struct DiagnosticReport: FHIRDomainResource {
         public static var placeholder: Self { Self(link: .placeholder) }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-            var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+            var r = FHIRChildReader(e)
             self.id = r.elementId(&context)
             self.`extension` = r.array("extension", &context)
             self.modifierExtension = r.array("modifierExtension", &context)

@@ -69,7 +69,7 @@ public struct Endpoint: FHIRDomainResource {
     public static var placeholder: Self { Self(status: .placeholder, connectionType: .placeholder, address: .placeholder) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-        var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+        var r = FHIRChildReader(e)
         self.id = r.optional("id", &context)
         self.meta = r.optional("meta", &context)
         self.implicitRules = r.optional("implicitRules", &context)

@@ -89,7 +89,7 @@ public struct FamilyMemberHistory: FHIRDomainResource {
     public static var placeholder: Self { Self(status: .placeholder, patient: .placeholder, relationship: .placeholder) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-        var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+        var r = FHIRChildReader(e)
         self.id = r.optional("id", &context)
         self.meta = r.optional("meta", &context)
         self.implicitRules = r.optional("implicitRules", &context)
@@ -160,6 +160,8 @@ public struct FamilyMemberHistory: FHIRDomainResource {
 
         init?(_ r: inout FHIRChildReader, _ context: inout FHIRDecodingContext) {
             guard let hit = r.choice(Self.names, &context) else { return nil }
+            context.enter(hit.0)
+            defer { context.leave() }
             switch hit.0 {
             case "bornPeriod": self = .period(Period(from: hit.1, &context))
             case "bornDate": self = .date(FHIRPrimitive<FHIRDate>(from: hit.1, &context))
@@ -187,6 +189,8 @@ public struct FamilyMemberHistory: FHIRDomainResource {
 
         init?(_ r: inout FHIRChildReader, _ context: inout FHIRDecodingContext) {
             guard let hit = r.choice(Self.names, &context) else { return nil }
+            context.enter(hit.0)
+            defer { context.leave() }
             switch hit.0 {
             case "ageAge": self = .age(Quantity(from: hit.1, &context))
             case "ageRange": self = .range(FHIRRange(from: hit.1, &context))
@@ -216,6 +220,8 @@ public struct FamilyMemberHistory: FHIRDomainResource {
 
         init?(_ r: inout FHIRChildReader, _ context: inout FHIRDecodingContext) {
             guard let hit = r.choice(Self.names, &context) else { return nil }
+            context.enter(hit.0)
+            defer { context.leave() }
             switch hit.0 {
             case "deceasedBoolean": self = .boolean(FHIRPrimitive<FHIRBoolean>(from: hit.1, &context))
             case "deceasedAge": self = .age(Quantity(from: hit.1, &context))
@@ -270,7 +276,7 @@ public struct FamilyMemberHistory: FHIRDomainResource {
         public static var placeholder: Self { Self(code: .placeholder) }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-            var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+            var r = FHIRChildReader(e)
             self.id = r.elementId(&context)
             self.`extension` = r.array("extension", &context)
             self.modifierExtension = r.array("modifierExtension", &context)
@@ -306,6 +312,8 @@ public struct FamilyMemberHistory: FHIRDomainResource {
 
             init?(_ r: inout FHIRChildReader, _ context: inout FHIRDecodingContext) {
                 guard let hit = r.choice(Self.names, &context) else { return nil }
+                context.enter(hit.0)
+                defer { context.leave() }
                 switch hit.0 {
                 case "onsetAge": self = .age(Quantity(from: hit.1, &context))
                 case "onsetRange": self = .range(FHIRRange(from: hit.1, &context))

@@ -107,7 +107,7 @@ public struct HealthcareService: FHIRDomainResource {
     public static var placeholder: Self { Self() }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-        var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+        var r = FHIRChildReader(e)
         self.id = r.optional("id", &context)
         self.meta = r.optional("meta", &context)
         self.implicitRules = r.optional("implicitRules", &context)
@@ -204,7 +204,7 @@ public struct HealthcareService: FHIRDomainResource {
         public static var placeholder: Self { Self() }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-            var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+            var r = FHIRChildReader(e)
             self.id = r.elementId(&context)
             self.`extension` = r.array("extension", &context)
             self.modifierExtension = r.array("modifierExtension", &context)
@@ -254,7 +254,7 @@ public struct HealthcareService: FHIRDomainResource {
         public static var placeholder: Self { Self() }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-            var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+            var r = FHIRChildReader(e)
             self.id = r.elementId(&context)
             self.`extension` = r.array("extension", &context)
             self.modifierExtension = r.array("modifierExtension", &context)
@@ -302,7 +302,7 @@ public struct HealthcareService: FHIRDomainResource {
         public static var placeholder: Self { Self(description: .placeholder) }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-            var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+            var r = FHIRChildReader(e)
             self.id = r.elementId(&context)
             self.`extension` = r.array("extension", &context)
             self.modifierExtension = r.array("modifierExtension", &context)

@@ -95,7 +95,7 @@ public struct ImagingStudy: FHIRDomainResource {
     public static var placeholder: Self { Self(status: .placeholder, subject: .placeholder) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-        var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+        var r = FHIRChildReader(e)
         self.id = r.optional("id", &context)
         self.meta = r.optional("meta", &context)
         self.implicitRules = r.optional("implicitRules", &context)
@@ -214,7 +214,7 @@ public struct ImagingStudy: FHIRDomainResource {
         public static var placeholder: Self { Self(uid: .placeholder, modality: .placeholder) }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-            var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+            var r = FHIRChildReader(e)
             self.id = r.elementId(&context)
             self.`extension` = r.array("extension", &context)
             self.modifierExtension = r.array("modifierExtension", &context)
@@ -277,7 +277,7 @@ public struct ImagingStudy: FHIRDomainResource {
             public static var placeholder: Self { Self(actor: .placeholder) }
 
             public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-                var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+                var r = FHIRChildReader(e)
                 self.id = r.elementId(&context)
                 self.`extension` = r.array("extension", &context)
                 self.modifierExtension = r.array("modifierExtension", &context)
@@ -327,7 +327,7 @@ public struct ImagingStudy: FHIRDomainResource {
             public static var placeholder: Self { Self(uid: .placeholder, sopClass: .placeholder) }
 
             public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-                var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+                var r = FHIRChildReader(e)
                 self.id = r.elementId(&context)
                 self.`extension` = r.array("extension", &context)
                 self.modifierExtension = r.array("modifierExtension", &context)

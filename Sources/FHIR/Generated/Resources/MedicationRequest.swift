@@ -131,7 +131,7 @@ public struct MedicationRequest: FHIRDomainResource {
     public static var placeholder: Self { Self(status: .placeholder, intent: .placeholder, medication: .placeholder, subject: .placeholder) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-        var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+        var r = FHIRChildReader(e)
         self.id = r.optional("id", &context)
         self.meta = r.optional("meta", &context)
         self.implicitRules = r.optional("implicitRules", &context)
@@ -229,6 +229,8 @@ public struct MedicationRequest: FHIRDomainResource {
 
         init?(_ r: inout FHIRChildReader, _ context: inout FHIRDecodingContext) {
             guard let hit = r.choice(Self.names, &context) else { return nil }
+            context.enter(hit.0)
+            defer { context.leave() }
             switch hit.0 {
             case "reportedBoolean": self = .boolean(FHIRPrimitive<FHIRBoolean>(from: hit.1, &context))
             case "reportedReference": self = .reference(Reference(from: hit.1, &context))
@@ -254,6 +256,8 @@ public struct MedicationRequest: FHIRDomainResource {
 
         init?(_ r: inout FHIRChildReader, _ context: inout FHIRDecodingContext) {
             guard let hit = r.choice(Self.names, &context) else { return nil }
+            context.enter(hit.0)
+            defer { context.leave() }
             switch hit.0 {
             case "medicationCodeableConcept": self = .codeableConcept(CodeableConcept(from: hit.1, &context))
             case "medicationReference": self = .reference(Reference(from: hit.1, &context))
@@ -263,7 +267,7 @@ public struct MedicationRequest: FHIRDomainResource {
 
         static func required(_ r: inout FHIRChildReader, _ name: String, _ context: inout FHIRDecodingContext) -> Self {
             if let v = Self(&r, &context) { return v }
-            context.record(.error, "required", "required element '\(name)[x]' is missing", at: r.location)
+            context.record(.error, "required", "required element '\(name)[x]' is missing", at: name + "[x]")
             return .placeholder
         }
 
@@ -314,7 +318,7 @@ public struct MedicationRequest: FHIRDomainResource {
         public static var placeholder: Self { Self() }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-            var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+            var r = FHIRChildReader(e)
             self.id = r.elementId(&context)
             self.`extension` = r.array("extension", &context)
             self.modifierExtension = r.array("modifierExtension", &context)
@@ -367,7 +371,7 @@ public struct MedicationRequest: FHIRDomainResource {
             public static var placeholder: Self { Self() }
 
             public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-                var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+                var r = FHIRChildReader(e)
                 self.id = r.elementId(&context)
                 self.`extension` = r.array("extension", &context)
                 self.modifierExtension = r.array("modifierExtension", &context)
@@ -412,7 +416,7 @@ public struct MedicationRequest: FHIRDomainResource {
         public static var placeholder: Self { Self(allowed: .placeholder) }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-            var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+            var r = FHIRChildReader(e)
             self.id = r.elementId(&context)
             self.`extension` = r.array("extension", &context)
             self.modifierExtension = r.array("modifierExtension", &context)
@@ -441,6 +445,8 @@ public struct MedicationRequest: FHIRDomainResource {
 
             init?(_ r: inout FHIRChildReader, _ context: inout FHIRDecodingContext) {
                 guard let hit = r.choice(Self.names, &context) else { return nil }
+                context.enter(hit.0)
+                defer { context.leave() }
                 switch hit.0 {
                 case "allowedBoolean": self = .boolean(FHIRPrimitive<FHIRBoolean>(from: hit.1, &context))
                 case "allowedCodeableConcept": self = .codeableConcept(CodeableConcept(from: hit.1, &context))
@@ -450,7 +456,7 @@ public struct MedicationRequest: FHIRDomainResource {
 
             static func required(_ r: inout FHIRChildReader, _ name: String, _ context: inout FHIRDecodingContext) -> Self {
                 if let v = Self(&r, &context) { return v }
-                context.record(.error, "required", "required element '\(name)[x]' is missing", at: r.location)
+                context.record(.error, "required", "required element '\(name)[x]' is missing", at: name + "[x]")
                 return .placeholder
             }
 

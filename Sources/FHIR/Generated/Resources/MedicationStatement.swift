@@ -86,7 +86,7 @@ public struct MedicationStatement: FHIRDomainResource {
     public static var placeholder: Self { Self(status: .placeholder, medication: .placeholder, subject: .placeholder) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-        var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+        var r = FHIRChildReader(e)
         self.id = r.optional("id", &context)
         self.meta = r.optional("meta", &context)
         self.implicitRules = r.optional("implicitRules", &context)
@@ -155,6 +155,8 @@ public struct MedicationStatement: FHIRDomainResource {
 
         init?(_ r: inout FHIRChildReader, _ context: inout FHIRDecodingContext) {
             guard let hit = r.choice(Self.names, &context) else { return nil }
+            context.enter(hit.0)
+            defer { context.leave() }
             switch hit.0 {
             case "medicationCodeableConcept": self = .codeableConcept(CodeableConcept(from: hit.1, &context))
             case "medicationReference": self = .reference(Reference(from: hit.1, &context))
@@ -164,7 +166,7 @@ public struct MedicationStatement: FHIRDomainResource {
 
         static func required(_ r: inout FHIRChildReader, _ name: String, _ context: inout FHIRDecodingContext) -> Self {
             if let v = Self(&r, &context) { return v }
-            context.record(.error, "required", "required element '\(name)[x]' is missing", at: r.location)
+            context.record(.error, "required", "required element '\(name)[x]' is missing", at: name + "[x]")
             return .placeholder
         }
 
@@ -185,6 +187,8 @@ public struct MedicationStatement: FHIRDomainResource {
 
         init?(_ r: inout FHIRChildReader, _ context: inout FHIRDecodingContext) {
             guard let hit = r.choice(Self.names, &context) else { return nil }
+            context.enter(hit.0)
+            defer { context.leave() }
             switch hit.0 {
             case "effectiveDateTime": self = .dateTime(FHIRPrimitive<FHIRDateTime>(from: hit.1, &context))
             case "effectivePeriod": self = .period(Period(from: hit.1, &context))

@@ -107,7 +107,7 @@ public struct Observation: FHIRDomainResource {
     public static var placeholder: Self { Self(status: .placeholder, code: .placeholder) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-        var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+        var r = FHIRChildReader(e)
         self.id = r.optional("id", &context)
         self.meta = r.optional("meta", &context)
         self.implicitRules = r.optional("implicitRules", &context)
@@ -191,6 +191,8 @@ public struct Observation: FHIRDomainResource {
 
         init?(_ r: inout FHIRChildReader, _ context: inout FHIRDecodingContext) {
             guard let hit = r.choice(Self.names, &context) else { return nil }
+            context.enter(hit.0)
+            defer { context.leave() }
             switch hit.0 {
             case "effectiveDateTime": self = .dateTime(FHIRPrimitive<FHIRDateTime>(from: hit.1, &context))
             case "effectivePeriod": self = .period(Period(from: hit.1, &context))
@@ -228,6 +230,8 @@ public struct Observation: FHIRDomainResource {
 
         init?(_ r: inout FHIRChildReader, _ context: inout FHIRDecodingContext) {
             guard let hit = r.choice(Self.names, &context) else { return nil }
+            context.enter(hit.0)
+            defer { context.leave() }
             switch hit.0 {
             case "valueQuantity": self = .quantity(Quantity(from: hit.1, &context))
             case "valueCodeableConcept": self = .codeableConcept(CodeableConcept(from: hit.1, &context))
@@ -297,7 +301,7 @@ public struct Observation: FHIRDomainResource {
         public static var placeholder: Self { Self() }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-            var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+            var r = FHIRChildReader(e)
             self.id = r.elementId(&context)
             self.`extension` = r.array("extension", &context)
             self.modifierExtension = r.array("modifierExtension", &context)
@@ -358,7 +362,7 @@ public struct Observation: FHIRDomainResource {
         public static var placeholder: Self { Self(code: .placeholder) }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-            var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+            var r = FHIRChildReader(e)
             self.id = r.elementId(&context)
             self.`extension` = r.array("extension", &context)
             self.modifierExtension = r.array("modifierExtension", &context)
@@ -401,6 +405,8 @@ public struct Observation: FHIRDomainResource {
 
             init?(_ r: inout FHIRChildReader, _ context: inout FHIRDecodingContext) {
                 guard let hit = r.choice(Self.names, &context) else { return nil }
+                context.enter(hit.0)
+                defer { context.leave() }
                 switch hit.0 {
                 case "valueQuantity": self = .quantity(Quantity(from: hit.1, &context))
                 case "valueCodeableConcept": self = .codeableConcept(CodeableConcept(from: hit.1, &context))

@@ -26,7 +26,7 @@ public struct Parameters: FHIRResource {
     public static var placeholder: Self { Self() }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-        var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+        var r = FHIRChildReader(e)
         self.id = r.optional("id", &context)
         self.meta = r.optional("meta", &context)
         self.implicitRules = r.optional("implicitRules", &context)
@@ -75,7 +75,7 @@ public struct Parameters: FHIRResource {
         public static var placeholder: Self { Self(name: .placeholder) }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-            var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+            var r = FHIRChildReader(e)
             self.id = r.elementId(&context)
             self.`extension` = r.array("extension", &context)
             self.modifierExtension = r.array("modifierExtension", &context)
@@ -155,6 +155,8 @@ public struct Parameters: FHIRResource {
 
             init?(_ r: inout FHIRChildReader, _ context: inout FHIRDecodingContext) {
                 guard let hit = r.choice(Self.names, &context) else { return nil }
+                context.enter(hit.0)
+                defer { context.leave() }
                 switch hit.0 {
                 case "valueBase64Binary": self = .base64Binary(FHIRPrimitive<FHIRBase64Binary>(from: hit.1, &context))
                 case "valueBoolean": self = .boolean(FHIRPrimitive<FHIRBoolean>(from: hit.1, &context))

@@ -83,7 +83,7 @@ public struct Patient: FHIRDomainResource {
     public static var placeholder: Self { Self() }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-        var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+        var r = FHIRChildReader(e)
         self.id = r.optional("id", &context)
         self.meta = r.optional("meta", &context)
         self.implicitRules = r.optional("implicitRules", &context)
@@ -149,6 +149,8 @@ public struct Patient: FHIRDomainResource {
 
         init?(_ r: inout FHIRChildReader, _ context: inout FHIRDecodingContext) {
             guard let hit = r.choice(Self.names, &context) else { return nil }
+            context.enter(hit.0)
+            defer { context.leave() }
             switch hit.0 {
             case "deceasedBoolean": self = .boolean(FHIRPrimitive<FHIRBoolean>(from: hit.1, &context))
             case "deceasedDateTime": self = .dateTime(FHIRPrimitive<FHIRDateTime>(from: hit.1, &context))
@@ -173,6 +175,8 @@ public struct Patient: FHIRDomainResource {
 
         init?(_ r: inout FHIRChildReader, _ context: inout FHIRDecodingContext) {
             guard let hit = r.choice(Self.names, &context) else { return nil }
+            context.enter(hit.0)
+            defer { context.leave() }
             switch hit.0 {
             case "multipleBirthBoolean": self = .boolean(FHIRPrimitive<FHIRBoolean>(from: hit.1, &context))
             case "multipleBirthInteger": self = .integer(FHIRPrimitive<FHIRInteger>(from: hit.1, &context))
@@ -227,7 +231,7 @@ public struct Patient: FHIRDomainResource {
         public static var placeholder: Self { Self() }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-            var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+            var r = FHIRChildReader(e)
             self.id = r.elementId(&context)
             self.`extension` = r.array("extension", &context)
             self.modifierExtension = r.array("modifierExtension", &context)
@@ -281,7 +285,7 @@ public struct Patient: FHIRDomainResource {
         public static var placeholder: Self { Self(language: .placeholder) }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-            var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+            var r = FHIRChildReader(e)
             self.id = r.elementId(&context)
             self.`extension` = r.array("extension", &context)
             self.modifierExtension = r.array("modifierExtension", &context)
@@ -325,7 +329,7 @@ public struct Patient: FHIRDomainResource {
         public static var placeholder: Self { Self(other: .placeholder, type: .placeholder) }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-            var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+            var r = FHIRChildReader(e)
             self.id = r.elementId(&context)
             self.`extension` = r.array("extension", &context)
             self.modifierExtension = r.array("modifierExtension", &context)

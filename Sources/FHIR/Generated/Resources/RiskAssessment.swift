@@ -86,7 +86,7 @@ public struct RiskAssessment: FHIRDomainResource {
     public static var placeholder: Self { Self(status: .placeholder, subject: .placeholder) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-        var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+        var r = FHIRChildReader(e)
         self.id = r.optional("id", &context)
         self.meta = r.optional("meta", &context)
         self.implicitRules = r.optional("implicitRules", &context)
@@ -154,6 +154,8 @@ public struct RiskAssessment: FHIRDomainResource {
 
         init?(_ r: inout FHIRChildReader, _ context: inout FHIRDecodingContext) {
             guard let hit = r.choice(Self.names, &context) else { return nil }
+            context.enter(hit.0)
+            defer { context.leave() }
             switch hit.0 {
             case "occurrenceDateTime": self = .dateTime(FHIRPrimitive<FHIRDateTime>(from: hit.1, &context))
             case "occurrencePeriod": self = .period(Period(from: hit.1, &context))
@@ -205,7 +207,7 @@ public struct RiskAssessment: FHIRDomainResource {
         public static var placeholder: Self { Self() }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-            var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+            var r = FHIRChildReader(e)
             self.id = r.elementId(&context)
             self.`extension` = r.array("extension", &context)
             self.modifierExtension = r.array("modifierExtension", &context)
@@ -241,6 +243,8 @@ public struct RiskAssessment: FHIRDomainResource {
 
             init?(_ r: inout FHIRChildReader, _ context: inout FHIRDecodingContext) {
                 guard let hit = r.choice(Self.names, &context) else { return nil }
+                context.enter(hit.0)
+                defer { context.leave() }
                 switch hit.0 {
                 case "probabilityDecimal": self = .decimal(FHIRPrimitive<FHIRDecimal>(from: hit.1, &context))
                 case "probabilityRange": self = .range(FHIRRange(from: hit.1, &context))
@@ -265,6 +269,8 @@ public struct RiskAssessment: FHIRDomainResource {
 
             init?(_ r: inout FHIRChildReader, _ context: inout FHIRDecodingContext) {
                 guard let hit = r.choice(Self.names, &context) else { return nil }
+                context.enter(hit.0)
+                defer { context.leave() }
                 switch hit.0 {
                 case "whenPeriod": self = .period(Period(from: hit.1, &context))
                 case "whenRange": self = .range(FHIRRange(from: hit.1, &context))

@@ -134,7 +134,7 @@ public struct ServiceRequest: FHIRDomainResource {
     public static var placeholder: Self { Self(status: .placeholder, intent: .placeholder, subject: .placeholder) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
-        var r = FHIRChildReader(e, path: e.location.isEmpty ? e.name : e.location)
+        var r = FHIRChildReader(e)
         self.id = r.optional("id", &context)
         self.meta = r.optional("meta", &context)
         self.implicitRules = r.optional("implicitRules", &context)
@@ -235,6 +235,8 @@ public struct ServiceRequest: FHIRDomainResource {
 
         init?(_ r: inout FHIRChildReader, _ context: inout FHIRDecodingContext) {
             guard let hit = r.choice(Self.names, &context) else { return nil }
+            context.enter(hit.0)
+            defer { context.leave() }
             switch hit.0 {
             case "quantityQuantity": self = .quantity(Quantity(from: hit.1, &context))
             case "quantityRatio": self = .ratio(Ratio(from: hit.1, &context))
@@ -262,6 +264,8 @@ public struct ServiceRequest: FHIRDomainResource {
 
         init?(_ r: inout FHIRChildReader, _ context: inout FHIRDecodingContext) {
             guard let hit = r.choice(Self.names, &context) else { return nil }
+            context.enter(hit.0)
+            defer { context.leave() }
             switch hit.0 {
             case "occurrenceDateTime": self = .dateTime(FHIRPrimitive<FHIRDateTime>(from: hit.1, &context))
             case "occurrencePeriod": self = .period(Period(from: hit.1, &context))
@@ -288,6 +292,8 @@ public struct ServiceRequest: FHIRDomainResource {
 
         init?(_ r: inout FHIRChildReader, _ context: inout FHIRDecodingContext) {
             guard let hit = r.choice(Self.names, &context) else { return nil }
+            context.enter(hit.0)
+            defer { context.leave() }
             switch hit.0 {
             case "asNeededBoolean": self = .boolean(FHIRPrimitive<FHIRBoolean>(from: hit.1, &context))
             case "asNeededCodeableConcept": self = .codeableConcept(CodeableConcept(from: hit.1, &context))
