@@ -54,10 +54,10 @@ public struct StudyReference: Sendable {
         public init(uid: String, number: Int?, modality: String, description: String?, instances: Int, bodyPart: String?) {
             self.uid = uid
             self.number = number
-            self.modality = modality
-            self.description = description
+            self.modality = modality.isEmpty ? "CT" : modality
+            self.description = description.nonEmpty
             self.instances = instances
-            self.bodyPart = bodyPart
+            self.bodyPart = bodyPart.nonEmpty
         }
     }
     public var studyInstanceUID: String
@@ -71,12 +71,13 @@ public struct StudyReference: Sendable {
 
     public init(studyInstanceUID: String, accessionNumber: String? = nil, started: String? = nil, description: String? = nil,
                 series: [Series] = [], dicomPatientID: String? = nil) {
+        // DICOM type 2 attributes are often present but empty; FHIR has no empty values.
         self.studyInstanceUID = studyInstanceUID
-        self.accessionNumber = accessionNumber
-        self.started = started
-        self.description = description
+        self.accessionNumber = accessionNumber.nonEmpty
+        self.started = started.nonEmpty
+        self.description = description.nonEmpty
         self.series = series
-        self.dicomPatientID = dicomPatientID
+        self.dicomPatientID = dicomPatientID.nonEmpty
     }
 }
 
@@ -162,5 +163,13 @@ public struct ScreeningResult: Sendable {
         self.issued = issued
         self.softwareVersion = softwareVersion
         self.ctNotes = ctNotes
+    }
+}
+
+extension Optional where Wrapped == String {
+    /// nil for nil, empty or blank strings.
+    var nonEmpty: String? {
+        guard let s = self?.trimmed, !s.isEmpty else { return nil }
+        return s
     }
 }

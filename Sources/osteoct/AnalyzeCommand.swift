@@ -5,9 +5,6 @@ import Foundation
 import RiskModel
 import Screening
 
-/// FHIR has a Flag resource; options here are ArgumentParser flags.
-private typealias Flag<Value> = ArgumentParser.Flag<Value>
-
 struct AnalyzeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "analyze",

@@ -3,9 +3,6 @@ import FHIR
 import Foundation
 import Screening
 
-/// FHIR has a Flag resource; options here are ArgumentParser flags.
-private typealias Flag<Value> = ArgumentParser.Flag<Value>
-
 struct BenchFHIR: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fhir",

@@ -3,9 +3,6 @@ import FHIR
 import Foundation
 import Screening
 
-/// FHIR has a Flag resource; options here are ArgumentParser flags.
-private typealias Flag<Value> = ArgumentParser.Flag<Value>
-
 /// Reads a whole file, with the failure as a CommandFailure.
 func readFile(_ path: String) throws -> [UInt8] {
     guard let d = FileManager.default.contents(atPath: path) else {

@@ -76,3 +76,6 @@ enum JSONOut {
         FileHandle.standardOutput.write(d)
     }
 }
+
+/// FHIR has a Flag resource; in this module `Flag` is always ArgumentParser's option flag.
+typealias Flag<Value> = ArgumentParser.Flag<Value>

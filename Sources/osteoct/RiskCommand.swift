@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import FHIR
 import RiskModel
+import Screening
 
 struct RiskCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -15,6 +17,9 @@ struct RiskCommand: ParsableCommand {
             """)
 
     @Option(help: "Feature file (JSON).") var features: String?
+    @Option(help: "EHR record: a FHIR R4 Bundle (JSON or XML) mapped to features (see osteoct analyze).") var patient: String?
+    @Option(help: "CT measurement features (JSON feature file) added to --patient.") var measurements: String?
+    @Option(help: "Assessment date for --patient (YYYY-MM-DD; default today, or SOURCE_DATE_EPOCH).") var asOf: String?
     @Option(help: "Model file (JSON); default: the built-in model.") var model: String?
     @Option(help: "Monte Carlo draws for the 95 % interval (0: none).") var draws: Int = 2000
     @Option(help: "Seed of the Monte Carlo draws.") var seed: UInt64 = 1
@@ -22,9 +27,11 @@ struct RiskCommand: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func validate() throws {
-        guard listFeatures || features != nil else {
-            throw ValidationError("give --features F.json (or --list-features); --patient BUNDLE.json --measurements M.json arrives with the FHIR layer")
+        guard listFeatures || (features != nil) != (patient != nil) else {
+            throw ValidationError("give either --features F.json or --patient BUNDLE.json [--measurements M.json] (or --list-features)")
         }
+        if measurements != nil && patient == nil { throw ValidationError("--measurements goes with --patient") }
+        if let asOf, FHIRDate(lexical: asOf) == nil || asOf.count != 10 { throw ValidationError("--as-of '\(asOf)' is not a date (YYYY-MM-DD)") }
         guard draws >= 0, draws <= 1_000_000 else { throw ValidationError("--draws must be 0…1000000") }
     }
 
@@ -42,14 +49,17 @@ struct RiskCommand: ParsableCommand {
             return
         }
         let m = try ModelFiles.load(model)
-        let input: PatientFeatures
-        do {
-            let data = try Data(contentsOf: URL(fileURLWithPath: features ?? ""))
-            input = try PatientFeatures.parse(json: data)
-        } catch let e as RiskError {
-            throw CommandFailure("\(features ?? ""): \(e)")
-        } catch {
-            throw CommandFailure("\(features ?? ""): cannot read: \(error.localizedDescription)")
+        var input: PatientFeatures
+        if let patient {
+            input = try Self.featuresFromRecord(patient, asOf: asOf)
+            if let measurements {
+                let ct = try Self.featureFile(measurements)
+                for (id, v) in ct.values.sorted(by: { $0.key < $1.key }) {
+                    do { try input.set(id, v, sd: ct.sd[id]) } catch { throw CommandFailure("\(measurements): \(error)") }
+                }
+            }
+        } else {
+            input = try Self.featureFile(features ?? "")
         }
         let result: RiskResult
         do { result = try RiskPredictor(model: m).predict(input, options: PredictionOptions(intervalDraws: draws, seed: seed)) } catch {
@@ -81,6 +91,37 @@ struct RiskCommand: ParsableCommand {
             print(String(format: "What if: %@ → %.2f %% (%+.2f points)", w.label, w.percent, w.changePercentagePoints))
         }
         print(result.model.disclaimer)
+    }
+}
+
+extension RiskCommand {
+    static func featureFile(_ path: String) throws -> PatientFeatures {
+        do {
+            let data = try Data(contentsOf: URL(fileURLWithPath: path))
+            return try PatientFeatures.parse(json: data)
+        } catch let e as RiskError {
+            throw CommandFailure("\(path): \(e)")
+        } catch {
+            throw CommandFailure("\(path): cannot read: \(error.localizedDescription)")
+        }
+    }
+
+    /// The EHR Bundle mapped to features; what was used goes to standard error.
+    static func featuresFromRecord(_ path: String, asOf: String?) throws -> PatientFeatures {
+        let bytes = try readFile(path)
+        let bundle: FHIR.Bundle
+        do { bundle = try FHIRCodec.decode(FHIR.Bundle.self, from: bytes, format: FHIRFormat.fromPath(path)).resource } catch {
+            throw CommandFailure("\(path): \(error)")
+        }
+        let day = FHIRDay(asOf ?? AnalyzeCommand.defaultIssued())!
+        let mapped = EHRMapper.map(bundle: bundle, options: EHRMappingOptions(asOf: day))
+        var log = "record \(path) as of \(day): \(mapped.evidence.count) features\n"
+        for e in mapped.evidence where !e.sources.isEmpty {
+            log += "  \(e.feature) = \(e.value) from \(e.sources.joined(separator: ",")) \(e.date ?? "")\(e.stale ? " (stale)" : "")\n"
+        }
+        for n in mapped.notes { log += "  note: \(n)\n" }
+        FileHandle.standardError.write(Data(log.utf8))
+        return mapped.features
     }
 }
 

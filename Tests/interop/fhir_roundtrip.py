@@ -303,6 +303,46 @@ def check_pair(defs, json_path, xml_path):
     return problems, n
 
 
+def fhir_resources_cross_check(json_path, xml_path):
+    """Extra, opt-in: fhir.resources (R4B) reads both files to the same model.
+
+    fhir.resources keeps the whitespace after </div> (the element's XML tail) in Narrative.div when
+    it reads XML; trailing whitespace of div is therefore ignored here."""
+    try:
+        from fhir.resources.R4B import get_fhir_model_class
+    except ImportError as e:
+        return [f"fhir.resources R4B not installed: {e}"]
+
+    def strip(o):
+        if isinstance(o, dict):
+            return {k: (v.rstrip() if k == "div" and isinstance(v, str) else strip(v)) for k, v in o.items()}
+        if isinstance(o, list):
+            return [strip(x) for x in o]
+        return o
+
+    with open(json_path, "rb") as fh:
+        jb = fh.read()
+    with open(xml_path, "rb") as fh:
+        xb = fh.read()
+    rt = json.loads(jb).get("resourceType")
+    cls = get_fhir_model_class(rt)
+    out = []
+    try:
+        a = strip(cls.model_validate_json(jb).model_dump(mode="json"))
+    except Exception as e:
+        out.append(f"fhir.resources R4B cannot read {json_path}: {str(e)[:300]}")
+    try:
+        b = strip(cls.model_validate_xml(xb).model_dump(mode="json"))
+    except Exception as e:
+        out.append(f"fhir.resources R4B cannot read {xml_path}: {str(e)[:300]}")
+    if not out and a != b:
+        d = []
+        diff(a, b, rt, d)
+        out.append(f"fhir.resources R4B reads {json_path} and {xml_path} differently:")
+        out += ["    " + x for x in d]
+    return out
+
+
 # ---------------------------------------------------------------- self-test
 
 def _first(root, local):
@@ -402,6 +442,8 @@ def self_test(defs, json_path, xml_path, tmp):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--defs", required=True)
+    ap.add_argument("--fhir-resources", action="store_true",
+                    help="also check that fhir.resources (R4B) reads the JSON and the XML to the same model")
     ap.add_argument("--self-test", action="store_true", help="mutate the XML of the (equal) pair given in ways that must be caught")
     ap.add_argument("files", nargs="+", metavar="JSON XML")
     args = ap.parse_args(argv)
@@ -419,11 +461,17 @@ def main(argv=None):
     bad = 0
     for j, x in zip(args.files[::2], args.files[1::2]):
         problems, n = check_pair(defs, j, x)
+        n_fr = ""
+        if args.fhir_resources:
+            extra = fhir_resources_cross_check(j, x)
+            problems += extra
+            if not extra:
+                n_fr = " fhir.resources R4B reads both to the same model;"
         if problems:
             bad += 1
             print("\n".join(problems))
         else:
-            print(f"{j} = {x}: same content ({n} XML elements), element order and namespaces ok")
+            print(f"{j} = {x}: same content ({n} XML elements),{n_fr} element order and namespaces ok")
     print(f"{len(args.files) // 2} pairs, {bad} with differences")
     return 1 if bad else 0
 

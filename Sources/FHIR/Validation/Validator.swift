@@ -27,9 +27,10 @@ public struct FHIRValidator: Sendable {
         return decoded.issues + validateRules(decoded.resource.encodeResource())
     }
 
-    /// Validates a typed resource (decoding issues cannot arise; rules and profiles are checked).
+    /// Validates a typed resource. Values built in code can break lexical rules too (an empty
+    /// string, a malformed date), so the resource is written and read back like any document.
     public func validate(_ resource: AnyResource) -> [FHIRIssue] {
-        validateRules(resource.encodeResource())
+        validate(FHIRCodec.encode(resource, format: .json), format: .json)
     }
 
     /// Invariants and profiles over a resource tree as the typed model writes it.
