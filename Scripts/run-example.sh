@@ -5,8 +5,11 @@
 #      512×512×300 CT at 0.742 × 1.25 mm, with a calibration phantom) — Examples/phantom-standard.args;
 #   3. inspect it (series, eligibility for hip analysis, the chosen series and why);
 #   4. convert the chosen series to NIfTI (HU) next to its label map and ground truth;
-#   5. hip-fracture risk for two example women from their feature files (Examples/features-*.json).
-# Output: out/example/ (study/dicom, study/labels.nii.gz, study/truth.json, inspect.json, ct.nii.gz).
+#   5. hip-fracture risk for two example women from their feature files (Examples/features-*.json);
+#   6. the whole screening of the study for an example woman's EHR record (Examples/patients/) with
+#      the example site configuration: the FHIR transaction Bundle in JSON and XML, validated.
+# Output: out/example/ (study/dicom, study/labels.nii.gz, study/truth.json, inspect.json, ct.nii.gz,
+# screening/{bundle.json,bundle.xml,features.json,risk.json}).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 OUT="$ROOT/out/example"
@@ -24,4 +27,8 @@ for who in high-risk low-risk; do
     "$OSTEOCT" risk --features "Examples/features-$who.json"
     "$OSTEOCT" risk --features "Examples/features-$who.json" --json > "$OUT/risk-$who.json"
 done
+echo "== screening: the study with Examples/patients/patient-high-risk.json"
+"$OSTEOCT" analyze "$OUT/study/dicom" --patient Examples/patients/patient-high-risk.json \
+    --config Examples/site-config.json --out "$OUT/screening" --issued 2026-11-25T10:00:00Z
+"$OSTEOCT" validate "$OUT/screening/bundle.json" "$OUT/screening/bundle.xml" --text
 echo "example written to $OUT"

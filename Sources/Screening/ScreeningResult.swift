@@ -173,3 +173,39 @@ extension Optional where Wrapped == String {
         return s
     }
 }
+
+extension CTMeasurement {
+    /// The risk-model feature this measurement feeds, if any (FeatureSchema ids).
+    public var riskFeature: String? {
+        switch (code, site) {
+        case ("ctxa-tscore", "29627003"): return "ctxa_fn_tscore"
+        case ("fe-strength-sideways-fall", _): return "fe_strength_sideways_fall"
+        case ("trabecular-attenuation", "66794005"): return "l1_hu"
+        case ("trabecular-attenuation", "310651003"), ("trabecular-attenuation", "29627003"): return "femur_trabecular_hu"
+        case ("muscle-attenuation", _): return "muscle_attenuation"
+        case ("muscle-area", _): return "muscle_area"
+        case ("visceral-fat-area", _): return "visceral_fat_area"
+        default: return nil
+        }
+    }
+
+    /// Checks a measurement read from a file: known code and calibration, UCUM-looking unit,
+    /// finite value, SNOMED site in OsteoCT's value set.
+    public func problems() -> [String] {
+        var out: [String] = []
+        let known = Set(EmbeddedConformance.files.flatMap { f -> [String] in
+            guard f.name == "CodeSystem-osteoct.json", let doc = try? FHIRJSONReader.parse(Array(f.json.utf8)) else { return [] }
+            return doc.root.all("concept").compactMap { $0.text("code") }
+        })
+        if !known.contains(code) { out.append("code '\(code)' is not in the OsteoCT code system") }
+        if !calibration.hasPrefix("calibration-") || !known.contains(calibration) { out.append("calibration '\(calibration)' is not an OsteoCT calibration code") }
+        if !value.isFinite { out.append("value is not a finite number") }
+        if !(0...6).contains(digits) { out.append("digits must be 0…6") }
+        if unit.isEmpty || unit.contains(" ") { out.append("unit '\(unit)' is not a UCUM code") }
+        if OsteoCTConformance.registry.codes(ofValueSet: "http://osteoct.org/fhir/ValueSet/ct-body-sites")?.contains(CodeKey(system: CodeSystems.snomed, code: site)) != true {
+            out.append("site '\(site)' is not in OsteoCT's body-site value set")
+        }
+        if roi.isEmpty { out.append("roi must name the region of interest") }
+        return out
+    }
+}

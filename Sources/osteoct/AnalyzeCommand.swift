@@ -25,6 +25,7 @@ struct AnalyzeCommand: ParsableCommand {
     @Option(help: "EHR record: a FHIR R4 Bundle (JSON or XML).") var patient: String?
     @Option(help: "Output folder.") var out: String = "osteoct-out"
     @Option(help: "Site configuration (JSON): FLS performer, referral status, identifier systems.") var config: String?
+    @Option(help: "CT measurements made elsewhere (JSON array of measurements, see Examples/measurements-external-qct.json).") var measurements: String?
     @Option(help: "When the results count as issued (FHIR instant, e.g. 2026-11-25T10:00:00Z).") var issued: String?
     @Option(help: "Date the risk is assessed for (age, staleness, current medication); default: the --issued date.") var asOf: String?
     @Option(help: "Days after which an EHR value is flagged stale (overrides the per-feature defaults).") var staleDays: Int?
@@ -83,6 +84,23 @@ struct AnalyzeCommand: ParsableCommand {
         }
         var features = ehr?.features ?? PatientFeatures()
         var dicomNotes: [String] = []
+        var ct: [CTMeasurement] = []
+        if let measurements {
+            do {
+                ct = try JSONDecoder().decode([CTMeasurement].self, from: Data(try readFile(measurements)))
+            } catch let e as CommandFailure {
+                throw e
+            } catch {
+                throw CommandFailure("\(measurements): not a list of CT measurements: \(error)")
+            }
+            for (k, m) in ct.enumerated() {
+                let p = m.problems()
+                guard p.isEmpty else { throw CommandFailure("\(measurements): measurement \(k) (\(m.code)): " + p.joined(separator: "; ")) }
+                if let id = m.riskFeature {
+                    do { try features.set(id, m.value, sd: m.sd) } catch { throw CommandFailure("\(measurements): measurement \(k) (\(m.code)): \(error)") }
+                }
+            }
+        }
         Self.fillFromDICOM(info, &features, &dicomNotes, asOf: asOf)
 
         // The risk.
@@ -102,8 +120,9 @@ struct AnalyzeCommand: ParsableCommand {
             },
             dicomPatientID: info.patientID)
         let result = ScreeningResult(
-            study: reference, measurements: [], ehr: ehr, risk: risk, issued: issuedAt, softwareVersion: OsteoCTVersion.string,
-            ctNotes: ["the quantitative-CT core (bone density, CTXA, hip structure, finite elements, muscle) is not built yet in this version"])
+            study: reference, measurements: ct, ehr: ehr, risk: risk, issued: issuedAt, softwareVersion: OsteoCTVersion.string,
+            ctNotes: ct.isEmpty ? ["the quantitative-CT core (bone density, CTXA, hip structure, finite elements, muscle) is not built yet in this version"]
+                : ["measurements supplied from \((measurements! as NSString).lastPathComponent); OsteoCT's own quantitative-CT core is not built yet"])
         let bundle = ScreeningBundleBuilder.build(result, configuration: configuration)
 
         // Validate before writing anything.
@@ -131,7 +150,7 @@ struct AnalyzeCommand: ParsableCommand {
             }
             for p in risk.probabilities { print(String(format: "  %2d-year hip-fracture risk %.2f %%", p.years, p.percent)) }
             print("Category: \(risk.category.level)")
-            print("CT measurements: none (\(result.ctNotes.joined(separator: "; ")))")
+            print("CT measurements: \(ct.count) (\(result.ctNotes.joined(separator: "; ")))")
             print("Wrote \(out)/bundle.json, bundle.xml (\(bundle.entry.count) entries), features.json, risk.json")
         }
     }
