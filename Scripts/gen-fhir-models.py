@@ -1117,6 +1117,19 @@ def emit_typeinfo(gen):
                 wire = last.replace("[x]", upper_first(code)) if last.endswith("[x]") else last
                 rows.append((parent, wire, typ))
     rows = sorted(set(rows))
+    # Reference targets: parent|name|Type,Type (Resource = any).
+    targets = []
+    for name in gen.datatypes + RESOURCES:
+        for e in gen.defs.sd(name)["snapshot"]["element"][1:]:
+            parent, last = e["path"].rsplit(".", 1)
+            for t in e.get("type") or []:
+                if t["code"] != "Reference":
+                    continue
+                kinds = sorted({p.rsplit("/", 1)[-1] for p in t.get("targetProfile") or []})
+                if kinds:
+                    wire = last.replace("[x]", "Reference") if last.endswith("[x]") else last
+                    targets.append((parent, wire, ",".join(kinds)))
+    targets = sorted(set(targets))
     w = [HEADER.rstrip("\n"),
          "// The FHIR type of every element, by parent type (or backbone path), for walks over element",
          "// trees that need types (the validator's invariants). One line per element: parent|name|type.",
@@ -1144,6 +1157,21 @@ def emit_typeinfo(gen):
          "    static let rows = \"\"\"",
          ]
     w += ["        " + "|".join(r) for r in rows]
+    w += ["        \"\"\"", ""]
+    w += ["    /// Resource types a Reference element may point to (`Resource`: any), by parent and name.",
+          "    public static func referenceTargets(_ parent: String, _ name: String) -> [String]? { targetTable[parent]?[name] }",
+          "",
+          "    static let targetTable: [String: [String: [String]]] = {",
+          "        var t: [String: [String: [String]]] = [:]",
+          "        for line in targetRows.split(separator: \"\\n\") {",
+          "            let f = line.split(separator: \"|\")",
+          "            t[String(f[0]), default: [:]][String(f[1])] = f[2].split(separator: \",\").map(String.init)",
+          "        }",
+          "        return t",
+          "    }()",
+          "",
+          "    static let targetRows = \"\"\""]
+    w += ["        " + "|".join(r) for r in targets]
     w += ["        \"\"\"", "}", ""]
     return "\n".join(w)
 

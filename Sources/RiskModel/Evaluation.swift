@@ -38,7 +38,9 @@ struct Evaluation {
     var bmiUsed: Double?
     var bmiSource: String?
 
-    var linearPredictor: Double { contributions.values.reduce(0, +) }
+    /// Summed in key order: a dictionary's order changes between runs, and the last digits of a
+    /// floating-point sum with it (same input must give the same bytes).
+    var linearPredictor: Double { contributions.keys.sorted().reduce(0) { $0 + contributions[$1]! } }
 }
 
 /// Evaluates a model: features → log-hazard pieces → probabilities.

@@ -224,7 +224,6 @@ struct Builder {
             subject: patientReference,
             effective: r.study.started.flatMap(F.dateTime).map { .dateTime($0) },
             issued: F.instant(r.issued),
-            performer: [F.ref(fullUrl("device"), "OsteoCT")],
             value: .quantity(F.quantity(m.value, digits: m.digits, unit: m.unit)),
             bodySite: site,
             method: CodeableConcept(coding: [F.coding(ScreeningBundleBuilder.cs, m.calibration, Concepts.display(m.calibration))], text: F.str(m.roi)),
@@ -338,8 +337,9 @@ struct Builder {
                               title: F.str("OsteoCT bone-health report"), creation: F.dateTime(r.issued))
         var conclusionCodes: [CodeableConcept] = []
         if isHigh { conclusionCodes.append(F.concept(ScreeningBundleBuilder.cs, "high-hip-fracture-risk", "High risk of hip fracture")) }
-        var performers = [F.ref(fullUrl("device"), "OsteoCT")]
-        if let org = c.organizationReference { performers.append(F.ref(org)) }
+        // R4 DiagnosticReport.performer cannot be a Device; the software is named in the
+        // Provenance (agent) and the RiskAssessment (performer).
+        let performers = c.organizationReference.map { [F.ref($0)] } ?? []
         let report = DiagnosticReport(
             meta: F.meta("bone-health-report"),
             text: F.narrative(html),

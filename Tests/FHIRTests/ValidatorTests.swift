@@ -120,6 +120,26 @@ struct ValidatorTests {
         #expect(hit?.expression == "Bundle.entry[1].resource.prediction[0]", "\(issues(b))")
     }
 
+    /// Reference targets from the R4 definitions: DiagnosticReport.performer allows Practitioner,
+    /// PractitionerRole, Organization and CareTeam (not Device); the target's type is read from
+    /// "Type/id", an absolute URL, a contained "#id", or the fullUrl of a Bundle entry.
+    @Test func referenceTargetsFollowTheDefinitions() {
+        func report(_ performer: String, contained: String = "") -> String {
+            #"{"resourceType":"DiagnosticReport","status":"final","code":{"text":"x"}"# + contained + #","performer":[{"reference":"\#(performer)"}]}"#
+        }
+        let device = issues(report("Device/d1"))
+        #expect(device.contains { $0.severity == .error && $0.diagnostics.contains("not to a Device") && $0.expression == "DiagnosticReport.performer[0]" }, "\(device)")
+        #expect(errorKeys(issues(report("Organization/o1"))).isEmpty)
+        #expect(errorKeys(issues(report("https://ehr.example.org/fhir/Organization/o1"))).isEmpty)
+        #expect(!errorKeys(issues(report("https://ehr.example.org/fhir/Device/d1"))).isEmpty)
+        let dev = #","contained":[{"resourceType":"Device","id":"d"}]"#
+        #expect(issues(report("#d", contained: dev)).contains { $0.diagnostics.contains("not to a Device") })
+        // Inside a Bundle, a urn:uuid reference takes the type of the entry with that fullUrl.
+        let bundle = #"{"resourceType":"Bundle","type":"collection","entry":[{"fullUrl":"urn:uuid:9b2f0d7a-2a3c-4c55-8f2e-1c6f1b1f2a01","resource":{"resourceType":"Device","id":"d"}},"# +
+            #"{"fullUrl":"urn:uuid:9b2f0d7a-2a3c-4c55-8f2e-1c6f1b1f2a02","resource":"# + report("urn:uuid:9b2f0d7a-2a3c-4c55-8f2e-1c6f1b1f2a01") + "}]}"
+        #expect(issues(bundle).contains { $0.expression == "Bundle.entry[1].resource.performer[0]" && $0.diagnostics.contains("not to a Device") }, "\(issues(bundle))")
+    }
+
     /// A profile on Observation: code fixed by pattern, value restricted to Quantity with a UCUM
     /// system, bodySite required and bound to a two-code value set, a required laterality extension.
     static let registry: ProfileRegistry = {

@@ -1440,4 +1440,155 @@ public enum FHIRTypeInfo {
         UsageContext|valueRange|Range
         UsageContext|valueReference|Reference
         """
+
+    /// Resource types a Reference element may point to (`Resource`: any), by parent and name.
+    public static func referenceTargets(_ parent: String, _ name: String) -> [String]? { targetTable[parent]?[name] }
+
+    static let targetTable: [String: [String: [String]]] = {
+        var t: [String: [String: [String]]] = [:]
+        for line in targetRows.split(separator: "\n") {
+            let f = line.split(separator: "|")
+            t[String(f[0]), default: [:]][String(f[1])] = f[2].split(separator: ",").map(String.init)
+        }
+        return t
+    }()
+
+    static let targetRows = """
+        Annotation|authorReference|Organization,Patient,Practitioner,RelatedPerson
+        AuditEvent.agent|location|Location
+        AuditEvent.agent|who|Device,Organization,Patient,Practitioner,PractitionerRole,RelatedPerson
+        AuditEvent.entity|what|Resource
+        AuditEvent.source|observer|Device,Organization,Patient,Practitioner,PractitionerRole,RelatedPerson
+        Binary|securityContext|Resource
+        CapabilityStatement.implementation|custodian|Organization
+        Communication|about|Resource
+        Communication|basedOn|Resource
+        Communication|encounter|Encounter
+        Communication|inResponseTo|Communication
+        Communication|partOf|Resource
+        Communication|reasonReference|Condition,DiagnosticReport,DocumentReference,Observation
+        Communication|recipient|CareTeam,Device,Group,HealthcareService,Organization,Patient,Practitioner,PractitionerRole,RelatedPerson
+        Communication|sender|Device,HealthcareService,Organization,Patient,Practitioner,PractitionerRole,RelatedPerson
+        Communication|subject|Group,Patient
+        Communication.payload|contentReference|Resource
+        Condition|asserter|Patient,Practitioner,PractitionerRole,RelatedPerson
+        Condition|encounter|Encounter
+        Condition|recorder|Patient,Practitioner,PractitionerRole,RelatedPerson
+        Condition|subject|Group,Patient
+        Condition.evidence|detail|Resource
+        Condition.stage|assessment|ClinicalImpression,DiagnosticReport,Observation
+        DataRequirement|subjectReference|Group
+        Device|definition|DeviceDefinition
+        Device|location|Location
+        Device|owner|Organization
+        Device|parent|Device
+        Device|patient|Patient
+        DiagnosticReport|basedOn|CarePlan,ImmunizationRecommendation,MedicationRequest,NutritionOrder,ServiceRequest
+        DiagnosticReport|encounter|Encounter
+        DiagnosticReport|imagingStudy|ImagingStudy
+        DiagnosticReport|performer|CareTeam,Organization,Practitioner,PractitionerRole
+        DiagnosticReport|result|Observation
+        DiagnosticReport|resultsInterpreter|CareTeam,Organization,Practitioner,PractitionerRole
+        DiagnosticReport|specimen|Specimen
+        DiagnosticReport|subject|Device,Group,Location,Patient
+        DiagnosticReport.media|link|Media
+        Endpoint|managingOrganization|Organization
+        FamilyMemberHistory|patient|Patient
+        FamilyMemberHistory|reasonReference|AllergyIntolerance,Condition,DiagnosticReport,DocumentReference,Observation,QuestionnaireResponse
+        Flag|author|Device,Organization,Patient,Practitioner,PractitionerRole
+        Flag|encounter|Encounter
+        Flag|subject|Group,Location,Medication,Organization,Patient,PlanDefinition,Practitioner,Procedure
+        HealthcareService|coverageArea|Location
+        HealthcareService|endpoint|Endpoint
+        HealthcareService|location|Location
+        HealthcareService|providedBy|Organization
+        Identifier|assigner|Organization
+        ImagingStudy|basedOn|Appointment,AppointmentResponse,CarePlan,ServiceRequest,Task
+        ImagingStudy|encounter|Encounter
+        ImagingStudy|endpoint|Endpoint
+        ImagingStudy|interpreter|Practitioner,PractitionerRole
+        ImagingStudy|location|Location
+        ImagingStudy|procedureReference|Procedure
+        ImagingStudy|reasonReference|Condition,DiagnosticReport,DocumentReference,Media,Observation
+        ImagingStudy|referrer|Practitioner,PractitionerRole
+        ImagingStudy|subject|Device,Group,Patient
+        ImagingStudy.series|endpoint|Endpoint
+        ImagingStudy.series|specimen|Specimen
+        ImagingStudy.series.performer|actor|CareTeam,Device,Organization,Patient,Practitioner,PractitionerRole,RelatedPerson
+        Media|basedOn|CarePlan,ServiceRequest
+        Media|device|Device,DeviceMetric
+        Media|encounter|Encounter
+        Media|operator|CareTeam,Device,Organization,Patient,Practitioner,PractitionerRole,RelatedPerson
+        Media|partOf|Resource
+        Media|subject|Device,Group,Location,Patient,Practitioner,PractitionerRole,Specimen
+        MedicationRequest|basedOn|CarePlan,ImmunizationRecommendation,MedicationRequest,ServiceRequest
+        MedicationRequest|detectedIssue|DetectedIssue
+        MedicationRequest|encounter|Encounter
+        MedicationRequest|eventHistory|Provenance
+        MedicationRequest|insurance|ClaimResponse,Coverage
+        MedicationRequest|medicationReference|Medication
+        MedicationRequest|performer|CareTeam,Device,Organization,Patient,Practitioner,PractitionerRole,RelatedPerson
+        MedicationRequest|priorPrescription|MedicationRequest
+        MedicationRequest|reasonReference|Condition,Observation
+        MedicationRequest|recorder|Practitioner,PractitionerRole
+        MedicationRequest|reportedReference|Organization,Patient,Practitioner,PractitionerRole,RelatedPerson
+        MedicationRequest|requester|Device,Organization,Patient,Practitioner,PractitionerRole,RelatedPerson
+        MedicationRequest|subject|Group,Patient
+        MedicationRequest|supportingInformation|Resource
+        MedicationRequest.dispenseRequest|performer|Organization
+        MedicationStatement|basedOn|CarePlan,MedicationRequest,ServiceRequest
+        MedicationStatement|context|Encounter,EpisodeOfCare
+        MedicationStatement|derivedFrom|Resource
+        MedicationStatement|informationSource|Organization,Patient,Practitioner,PractitionerRole,RelatedPerson
+        MedicationStatement|medicationReference|Medication
+        MedicationStatement|partOf|MedicationAdministration,MedicationDispense,MedicationStatement,Observation,Procedure
+        MedicationStatement|reasonReference|Condition,DiagnosticReport,Observation
+        MedicationStatement|subject|Group,Patient
+        Observation|basedOn|CarePlan,DeviceRequest,ImmunizationRecommendation,MedicationRequest,NutritionOrder,ServiceRequest
+        Observation|derivedFrom|DocumentReference,ImagingStudy,Media,MolecularSequence,Observation,QuestionnaireResponse
+        Observation|device|Device,DeviceMetric
+        Observation|encounter|Encounter
+        Observation|focus|Resource
+        Observation|hasMember|MolecularSequence,Observation,QuestionnaireResponse
+        Observation|partOf|ImagingStudy,Immunization,MedicationAdministration,MedicationDispense,MedicationStatement,Procedure
+        Observation|performer|CareTeam,Organization,Patient,Practitioner,PractitionerRole,RelatedPerson
+        Observation|specimen|Specimen
+        Observation|subject|Device,Group,Location,Patient
+        Organization|endpoint|Endpoint
+        Organization|partOf|Organization
+        Patient|generalPractitioner|Organization,Practitioner,PractitionerRole
+        Patient|managingOrganization|Organization
+        Patient.contact|organization|Organization
+        Patient.link|other|Patient,RelatedPerson
+        Practitioner.qualification|issuer|Organization
+        Provenance|location|Location
+        Provenance|target|Resource
+        Provenance.agent|onBehalfOf|Device,Organization,Patient,Practitioner,PractitionerRole,RelatedPerson
+        Provenance.agent|who|Device,Organization,Patient,Practitioner,PractitionerRole,RelatedPerson
+        Provenance.entity|what|Resource
+        RiskAssessment|basedOn|Resource
+        RiskAssessment|basis|Resource
+        RiskAssessment|condition|Condition
+        RiskAssessment|encounter|Encounter
+        RiskAssessment|parent|Resource
+        RiskAssessment|performer|Device,Practitioner,PractitionerRole
+        RiskAssessment|reasonReference|Condition,DiagnosticReport,DocumentReference,Observation
+        RiskAssessment|subject|Group,Patient
+        ServiceRequest|basedOn|CarePlan,MedicationRequest,ServiceRequest
+        ServiceRequest|encounter|Encounter
+        ServiceRequest|insurance|ClaimResponse,Coverage
+        ServiceRequest|locationReference|Location
+        ServiceRequest|performer|CareTeam,Device,HealthcareService,Organization,Patient,Practitioner,PractitionerRole,RelatedPerson
+        ServiceRequest|reasonReference|Condition,DiagnosticReport,DocumentReference,Observation
+        ServiceRequest|relevantHistory|Provenance
+        ServiceRequest|replaces|ServiceRequest
+        ServiceRequest|requester|Device,Organization,Patient,Practitioner,PractitionerRole,RelatedPerson
+        ServiceRequest|specimen|Specimen
+        ServiceRequest|subject|Device,Group,Location,Patient
+        ServiceRequest|supportingInfo|Resource
+        Signature|onBehalfOf|Device,Organization,Patient,Practitioner,PractitionerRole,RelatedPerson
+        Signature|who|Device,Organization,Patient,Practitioner,PractitionerRole,RelatedPerson
+        TriggerDefinition|timingReference|Schedule
+        UsageContext|valueReference|Group,HealthcareService,InsurancePlan,Location,Organization,PlanDefinition,ResearchStudy
+        """
 }

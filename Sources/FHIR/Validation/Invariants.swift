@@ -17,6 +17,8 @@ struct InvariantScope {
     var resource: FHIRElement
     /// The element is inside a contained resource.
     var isContained: Bool
+    /// fullUrl → resource type of the entries of the enclosing Bundle(s).
+    var bundleURLs: [String: String] = [:]
 }
 
 enum Invariants {

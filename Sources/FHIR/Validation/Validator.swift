@@ -36,13 +36,21 @@ public struct FHIRValidator: Sendable {
     /// Invariants and profiles over a resource tree as the typed model writes it.
     public func validateRules(_ root: FHIRElement) -> [FHIRIssue] {
         var issues: [FHIRIssue] = []
-        walkResource(root, path: root.name, contained: false, containerReferences: [], topLevel: true, &issues)
+        walkResource(root, path: root.name, contained: false, containerReferences: [], topLevel: true, bundleURLs: [:], &issues)
         return issues
     }
 
-    private func walkResource(_ r: FHIRElement, path: String, contained: Bool, containerReferences: Set<String>, topLevel: Bool, _ issues: inout [FHIRIssue]) {
+    private func walkResource(_ r: FHIRElement, path: String, contained: Bool, containerReferences: Set<String>, topLevel: Bool,
+                              bundleURLs: [String: String], _ issues: inout [FHIRIssue]) {
         Invariants.resourceRules(r, contained: contained, containerReferences: containerReferences, path: path, into: &issues)
-        let scope = InvariantScope(resource: r, isContained: contained)
+        var scope = InvariantScope(resource: r, isContained: contained)
+        scope.bundleURLs = bundleURLs
+        if r.name == "Bundle" {
+            // References inside a Bundle may name other entries by fullUrl.
+            for entry in r.all("entry") {
+                if let url = entry.text("fullUrl"), let type = entry.first("resource")?.wrappedResource?.name { scope.bundleURLs[url] = type }
+            }
+        }
         let references = contained ? containerReferences : r.localReferences()
         walk(r, type: r.name, path: path, scope: scope, references: references, &issues)
         var profiles = r.first("meta")?.all("profile").compactMap(\.value) ?? []
@@ -73,15 +81,46 @@ public struct FHIRValidator: Sendable {
             if childType == "Resource" {
                 if let inner = c.wrappedResource {
                     if c.name == "contained" {
-                        walkResource(inner, path: childPath, contained: true, containerReferences: references, topLevel: false, &issues)
+                        walkResource(inner, path: childPath, contained: true, containerReferences: references, topLevel: false, bundleURLs: scope.bundleURLs, &issues)
                     } else {
-                        walkResource(inner, path: childPath, contained: false, containerReferences: [], topLevel: false, &issues)
+                        walkResource(inner, path: childPath, contained: false, containerReferences: [], topLevel: false, bundleURLs: scope.bundleURLs, &issues)
                     }
                 }
                 continue
             }
+            if childType == "Reference", let allowed = FHIRTypeInfo.referenceTargets(type, c.name), !allowed.contains("Resource"),
+                let target = referencedType(c, scope: scope), !allowed.contains(target) {
+                issues.append(FHIRIssue(.error, "structure", "a reference here may point to \(allowed.joined(separator: ", ")), not to a \(target)", at: childPath))
+            }
             walk(c, type: childType, path: childPath, scope: scope, references: references, &issues)
         }
+    }
+}
+
+extension FHIRValidator {
+    /// The resource type a Reference points to, when it can be told: `Type/id`, an absolute URL
+    /// ending in `Type/id`, a conditional `Type?query`, `#id` of a contained resource, or a fullUrl
+    /// of an entry of the enclosing Bundle.
+    func referencedType(_ ref: FHIRElement, scope: InvariantScope) -> String? {
+        if let declared = ref.text("type"), !declared.hasPrefix("http") || declared.hasPrefix("http://hl7.org/fhir/StructureDefinition/") {
+            return String(declared.split(separator: "/").last ?? Substring(declared))
+        }
+        guard let r = ref.text("reference") else { return nil }
+        if let t = scope.bundleURLs[r] { return t }
+        if r.hasPrefix("#") {
+            let id = r.dropFirst()
+            return scope.resource.all("contained").compactMap(\.wrappedResource).first { $0.text("id") == String(id) }?.name
+        }
+        if r.hasPrefix("urn:") { return nil }
+        let path = r.split(separator: "?", maxSplits: 1)[0]
+        let parts = path.split(separator: "/")
+        if r.contains("?") { return parts.last.map(String.init) }
+        // …/Type/id or …/Type/id/_history/v
+        var steps = Array(parts)
+        if steps.count >= 4, steps[steps.count - 2] == "_history" { steps.removeLast(2) }
+        guard steps.count >= 2 else { return nil }
+        let type = String(steps[steps.count - 2])
+        return fhirR4ResourceTypes.contains(type) ? type : nil
     }
 }
 
