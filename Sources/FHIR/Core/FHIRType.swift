@@ -99,7 +99,9 @@ public struct FHIRChildReader {
     private mutating func find(_ name: String) -> (first: Int, count: Int) {
         var first = -1
         var count = 0
-        for (i, c) in element.children.enumerated() where c.name == name {
+        // By index: `enumerated()` would copy every child element (and retain its storage) per lookup.
+        let children = element.children
+        for i in children.indices where children[i].name == name {
             mark(i)
             if first < 0 { first = i }
             count += 1
@@ -130,10 +132,11 @@ public struct FHIRChildReader {
     public mutating func array<T: FHIRType>(_ name: String, minimum: Int = 0, maximum: Int? = nil, _ context: inout FHIRDecodingContext) -> [T] {
         var out: [T] = []
         var k = 0
-        for (i, c) in element.children.enumerated() where c.name == name {
+        let children = element.children
+        for i in children.indices where children[i].name == name {
             mark(i)
             context.enter(name, index: k)
-            out.append(T(from: c, &context))
+            out.append(T(from: children[i], &context))
             context.leave()
             k += 1
         }
@@ -150,10 +153,11 @@ public struct FHIRChildReader {
     public mutating func choice(_ names: [String], _ context: inout FHIRDecodingContext) -> (String, FHIRElement)? {
         var hit: (String, FHIRElement)?
         var found: [String] = []
-        for (i, c) in element.children.enumerated() where names.contains(c.name) {
+        let children = element.children
+        for i in children.indices where names.contains(children[i].name) {
             mark(i)
-            found.append(c.name)
-            if hit == nil { hit = (c.name, c) }
+            found.append(children[i].name)
+            if hit == nil { hit = (children[i].name, children[i]) }
         }
         if found.count > 1 {
             context.record(.error, "structure", "choice element has \(found.count) values (\(found.joined(separator: ", "))); exactly one is allowed")
@@ -175,11 +179,13 @@ public struct FHIRChildReader {
 
     /// Reports children that no decoder read: unknown elements.
     public mutating func finish(_ context: inout FHIRDecodingContext) {
-        for (i, c) in element.children.enumerated() where !isUsed(i) {
+        let children = element.children
+        for i in children.indices where !isUsed(i) {
+            let name = children[i].name
             if context.options.strict {
-                context.record(.error, "structure", "unknown element '\(c.name)'", at: c.name)
+                context.record(.error, "structure", "unknown element '\(name)'", at: name)
             } else {
-                context.record(.warning, "structure", "unknown element '\(c.name)' ignored", at: c.name)
+                context.record(.warning, "structure", "unknown element '\(name)' ignored", at: name)
             }
         }
     }
