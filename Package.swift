@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "RiskModel", targets: ["RiskModel"]),
         .library(name: "FHIR", targets: ["FHIR"]),
         .library(name: "Screening", targets: ["Screening"]),
+        .library(name: "QCT", targets: ["QCT"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -42,11 +43,13 @@ let package = Package(
         // FHIR R4: primitives, generated models (Scripts/gen-fhir-models.py), JSON and XML, validator.
         .target(name: "FHIR", dependencies: ["CFHIRXML"], swiftSettings: strictSettings),
         // One screening: EHR record → features, results → the FHIR bundle; OsteoCT's profiles.
+        // Quantitative CT: calibration (more steps land with issue 3).
+        .target(name: "QCT", dependencies: ["Imaging"], swiftSettings: strictSettings),
         .target(name: "Screening", dependencies: ["FHIR", "RiskModel", "DICOM", "Imaging"], swiftSettings: strictSettings),
         .executableTarget(
             name: "osteoct",
             dependencies: [
-                "Imaging", "DICOM", "Phantom", "RiskModel", "FHIR", "Screening",
+                "Imaging", "DICOM", "Phantom", "QCT", "RiskModel", "FHIR", "Screening",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -60,6 +63,7 @@ let package = Package(
         ),
         .testTarget(name: "PhantomTests", dependencies: ["Phantom", "DICOM", "Imaging"], swiftSettings: strictSettings),
         .testTarget(name: "RiskModelTests", dependencies: ["RiskModel"], swiftSettings: strictSettings),
+        .testTarget(name: "QCTTests", dependencies: ["QCT", "Phantom", "Imaging"], swiftSettings: strictSettings),
         .testTarget(name: "FHIRTests", dependencies: ["FHIR"], swiftSettings: strictSettings),
         .testTarget(name: "ScreeningTests", dependencies: ["Screening", "FHIR", "RiskModel"], swiftSettings: strictSettings),
         .testTarget(name: "OsteoctCLITests", dependencies: ["osteoct", "DICOM", "Imaging"], swiftSettings: strictSettings),

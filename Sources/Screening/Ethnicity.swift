@@ -5,7 +5,7 @@
 // system); UK Core ethnic category (NHSDigital FHIR-R4-UKCORE CodeSystem-UKCore-EthnicCategoryEngland,
 // 2001-census letters). Where a source category spans two QFracture groups (US "Black or African
 // American", UK mixed groups) the result is 9 "Other", and the note says so.
-public import FHIR
+import FHIR
 
 enum Ethnicity {
     static let usCoreRace = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-race"

@@ -1,6 +1,6 @@
 // What one screening produced, ready to be written as FHIR: the study, the patient, the CT
 // measurements, the EHR features with their provenance, and the risk with its explanation.
-public import FHIR
+import FHIR
 public import RiskModel
 
 /// One CT measurement (QCT, CTXA, HSA, FE, body composition) as it goes into an Observation.

@@ -116,6 +116,24 @@ struct CLITests {
         #expect(badSize.stderr.contains("small, standard, full"))
     }
 
+    @Test("calibrate: finds the phantom pad's rods and prints the fit (truth: HU = 1.30·ρ); errors exit 1")
+    func calibrate() throws {
+        let dir = tempDir()
+        let p = try CLI.run(["phantom", dir, "--size", "small", "--seed", "4"])
+        #expect(p.status == 0, "\(p.stderr)")
+        let r = try CLI.run(["calibrate", dir + "/dicom", "--phantom", "osteoct-digital", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        #expect(abs((json?["slope_HU_per_mgcm3"] as? Double ?? 0) - 1.30) < 0.013)
+        #expect((json?["points"] as? [Any])?.count == 4)
+        let list = try CLI.run(["calibrate", "--list-phantoms"])
+        #expect(list.stdout.contains("mindways-model-3-ct"))
+        let unknown = try CLI.run(["calibrate", dir + "/dicom", "--phantom", "nope"])
+        #expect(unknown.status == 1 && unknown.stderr.contains("known:"))
+        let missing = try CLI.run(["calibrate", dir + "/nothing-here"])
+        #expect(missing.status == 1)
+    }
+
     @Test("risk: a feature file gives probabilities, category and Shapley values; bad features exit 1 naming the feature")
     func risk() throws {
         let dir = tempDir()
