@@ -8,15 +8,60 @@ import QCT
 struct CalibrateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "calibrate",
-        abstract: "HU → bone-mineral density (mg/cm³) for a CT series: finds the calibration phantom's rods and fits them.",
+        abstract: "HU → bone-mineral density (mg/cm³): phantom calibration, scanner profiles, and the calibration a study gets.",
         discussion: """
-            Synchronous calibration: the rods of a calibration phantom scanned with the patient are found
-            automatically (uniform disks that stay the same along the table, in a row), matched to the
-            certified rod densities and fitted (plain least squares, or the Mindways water-corrected
-            equations). Prints the fit, every rod with its residual, and a QC verdict; exit 1 when no
-            phantom is found or QC fails. --phantom names the phantom (`--list-phantoms`); without it
-            every catalogue phantom is tried and the best fit wins. A site adds its certificate values
-            with --phantom-catalogue (a JSON array in the format `--list-phantoms --json` prints).
+            `calibrate phantom SCAN` finds a calibration phantom's rods in a scan and fits them;
+            --save-profile NAME keeps the fit as a scanner profile (asynchronous calibration) for studies
+            from the same scanner, kVp and kernel without a phantom. `calibrate study STUDY` gives a
+            study its calibration: its own phantom if one is in the scan, else the matching scanner
+            profile, else none (HU only, said in every output). `calibrate profiles` lists the profiles.
+            """,
+        subcommands: [CalibratePhantom.self, CalibrateStudy.self, CalibrateProfiles.self]
+    )
+}
+
+/// Options shared by the calibration subcommands.
+struct CalibrationOptions: ParsableArguments {
+    @Option(help: "Calibration phantom id (see `calibrate phantom --list-phantoms`); default: the best fit of the catalogue.")
+    var phantom: String?
+
+    @Option(help: "Additional phantom definitions (JSON array), e.g. your phantom's certificate values.")
+    var phantomCatalogue: String?
+
+    @Option(help: "Scanner-profile folder (default: $OSTEOCT_SCANNER_PROFILES or ~/.osteoct/scanner-profiles).")
+    var profiles: String?
+
+    func catalogue() throws -> CalibrationPhantomCatalogue {
+        var catalogue = CalibrationPhantomCatalogue.builtIn
+        if let phantomCatalogue {
+            do { try catalogue.add(contentsOf: URL(fileURLWithPath: phantomCatalogue)) } catch { throw CommandFailure(error.description) }
+        }
+        return catalogue
+    }
+
+    func definition(_ catalogue: CalibrationPhantomCatalogue) throws -> CalibrationPhantomDefinition? {
+        guard let phantom else { return nil }
+        guard let d = catalogue.phantom(phantom) else {
+            throw CommandFailure("no phantom '\(phantom)' in the catalogue; known: \(catalogue.phantoms.map(\.id).joined(separator: ", "))")
+        }
+        return d
+    }
+
+    var store: ScannerProfileStore {
+        ScannerProfileStore(directory: profiles.map { URL(fileURLWithPath: $0) } ?? ScannerProfileStore.defaultDirectory())
+    }
+}
+
+struct CalibratePhantom: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "phantom",
+        abstract: "Find the calibration phantom's rods in a scan and fit HU = σ·ρ + β; optionally save it as a scanner profile.",
+        discussion: """
+            The rods are found without being told where they are: uniform disks that stay the same along
+            the table, lying in a row (an axial series with the rods through its central 80 % of slices).
+            Each found rod is matched to a certified rod by the straightest fit with HU rising with density.
+            Plain least squares, or the Mindways water-corrected equations for Mindways phantoms. Prints the
+            fit, every rod with its residual and a QC verdict; exit 1 when no phantom is found or QC fails.
             """
     )
 
@@ -26,11 +71,13 @@ struct CalibrateCommand: ParsableCommand {
     @Option(help: "Series to use when the input holds several: Series Instance UID, series number, or 'hip'.")
     var series: String?
 
-    @Option(help: "Calibration phantom id (see --list-phantoms).")
-    var phantom: String?
+    @OptionGroup var options: CalibrationOptions
 
-    @Option(help: "Additional phantom definitions (JSON array), e.g. your phantom's certificate values.")
-    var phantomCatalogue: String?
+    @Option(help: "Save the fit as the scanner profile NAME (needs DICOM with scanner, kVp and kernel tags).")
+    var saveProfile: String?
+
+    @Flag(help: "Replace a profile of the same name.")
+    var replace = false
 
     @Flag(help: "List the phantoms of the catalogue.")
     var listPhantoms = false
@@ -43,10 +90,7 @@ struct CalibrateCommand: ParsableCommand {
     }
 
     func run() throws {
-        var catalogue = CalibrationPhantomCatalogue.builtIn
-        if let phantomCatalogue {
-            do { try catalogue.add(contentsOf: URL(fileURLWithPath: phantomCatalogue)) } catch { throw CommandFailure(error.description) }
-        }
+        let catalogue = try options.catalogue()
         if listPhantoms {
             if json { try JSONOut.print(catalogue.phantoms); return }
             for p in catalogue.phantoms {
@@ -55,26 +99,113 @@ struct CalibrateCommand: ParsableCommand {
             }
             return
         }
-        var definition: CalibrationPhantomDefinition?
-        if let phantom {
-            guard let d = catalogue.phantom(phantom) else {
-                throw CommandFailure("no phantom '\(phantom)' in the catalogue; known: \(catalogue.phantoms.map(\.id).joined(separator: ", "))")
-            }
-            definition = d
-        }
-        let (volume, padding) = try loadCT(input!, series: series)
+        let definition = try options.definition(catalogue)
+        let ct = try loadCT(input!, series: series)
         let calibration: DensityCalibration
-        do { calibration = try PhantomCalibration.calibrate(volume, padding: padding, phantom: definition, catalogue: catalogue) } catch {
+        do { calibration = try PhantomCalibration.calibrate(ct.volume, padding: ct.padding, phantom: definition, catalogue: catalogue) } catch {
             throw CommandFailure("\(input!): \(error.description)")
+        }
+        var saved: URL?
+        if let saveProfile, calibration.qc.passed {
+            guard let key = ct.scanner else {
+                throw CommandFailure("--save-profile needs a DICOM series (a NIfTI file carries no scanner, kVp or kernel)")
+            }
+            let profile = ScannerProfile(name: saveProfile, scanner: key, phantomScanDate: ct.studyDate, created: isoNow(), calibration: calibration)
+            do { saved = try options.store.save(profile, replace: replace) } catch { throw CommandFailure("\(error)") }
         }
         if json {
             try JSONOut.print(calibration)
         } else {
-            print(Self.describe(calibration))
+            print(CalibrateCommand.describe(calibration))
+            if let saved { print("scanner profile saved: \(saved.path) (\(ct.scanner?.summary ?? ""))") }
         }
-        if !calibration.qc.passed { throw ExitCode(1) }
+        if !calibration.qc.passed {
+            if saveProfile != nil { FileHandle.standardError.write(Data("no profile saved: the calibration failed QC\n".utf8)) }
+            throw ExitCode(1)
+        }
     }
+}
 
+struct CalibrateStudy: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "study",
+        abstract: "The calibration a study gets: its own phantom, else the matching scanner profile, else none (HU only).",
+        discussion: """
+            Order from ct-core.md §7: a phantom in the scan (synchronous), then a scanner profile of the
+            same scanner, kVp and kernel (asynchronous). Internal (phantomless) calibration is not built
+            yet; without either, the study is HU only and the output says why.
+            """
+    )
+
+    @Argument(help: "CT series: a DICOM folder or file, or a NIfTI volume (.nii/.nii.gz, HU).")
+    var input: String
+
+    @Option(help: "Series to use when the input holds several: Series Instance UID, series number, or 'hip'.")
+    var series: String?
+
+    @OptionGroup var options: CalibrationOptions
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func run() throws {
+        let catalogue = try options.catalogue()
+        let definition = try options.definition(catalogue)
+        let ct = try loadCT(input, series: series)
+        let c = try studyCalibration(ct, definition: definition, catalogue: catalogue, store: options.store)
+        if json { try JSONOut.print(c) } else { print(CalibrateCommand.describe(c)) }
+    }
+}
+
+/// Synchronous if a phantom fits and passes QC, else the matching scanner profile, else none.
+func studyCalibration(_ ct: LoadedCT, definition: CalibrationPhantomDefinition?, catalogue: CalibrationPhantomCatalogue,
+                      store: ScannerProfileStore) throws -> DensityCalibration {
+    var why: [String] = []
+    do {
+        let c = try PhantomCalibration.calibrate(ct.volume, padding: ct.padding, phantom: definition, catalogue: catalogue)
+        if c.qc.passed { return c }
+        why.append("the phantom in the scan failed QC (" + c.qc.problems.joined(separator: "; ") + ")")
+    } catch {
+        why.append(error.description)
+    }
+    if let key = ct.scanner {
+        let (profile, rejected) = store.match(key)
+        if let profile {
+            var c = ScannerProfileStore.apply(profile)
+            c.notes.insert("no usable phantom in the scan: " + why.joined(separator: "; "), at: 0)
+            return c
+        }
+        why.append(rejected.isEmpty ? "no scanner profiles in \(store.directory.path)" : "no scanner profile matches \(key.summary) (" + rejected.joined(separator: "; ") + ")")
+    } else {
+        why.append("a NIfTI file carries no scanner identity, so no scanner profile can be matched")
+    }
+    return .none(reason: "no calibration: " + why.joined(separator: "; ") + ". Densities are not reported; HU values are.")
+}
+
+struct CalibrateProfiles: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "profiles", abstract: "List the scanner profiles.")
+
+    @Option(help: "Scanner-profile folder (default: $OSTEOCT_SCANNER_PROFILES or ~/.osteoct/scanner-profiles).")
+    var profiles: String?
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func run() throws {
+        let store = ScannerProfileStore(directory: profiles.map { URL(fileURLWithPath: $0) } ?? ScannerProfileStore.defaultDirectory())
+        let (all, problems) = store.all()
+        for p in problems { FileHandle.standardError.write(Data("warning: \(p)\n".utf8)) }
+        if json { try JSONOut.print(all); return }
+        if all.isEmpty { print("no scanner profiles in \(store.directory.path)") }
+        for p in all {
+            print(String(format: "%@: %@ — HU = %.4f·ρ %+.2f (phantom %@, scanned %@, created %@)", p.name, p.scanner.summary,
+                         p.calibration.slope_HU_per_mgcm3 ?? 0, p.calibration.intercept_HU ?? 0, p.calibration.reference ?? "?",
+                         p.phantomScanDate ?? "?", p.created))
+        }
+    }
+}
+
+extension CalibrateCommand {
     static func describe(_ c: DensityCalibration) -> String {
         var lines: [String] = []
         lines.append("calibration: \(c.method.rawValue) with \(c.reference ?? "-") (\(c.equivalent?.rawValue ?? "HU only"))")
@@ -93,21 +224,40 @@ struct CalibrateCommand: ParsableCommand {
     }
 }
 
+/// Now as an ISO 8601 instant (SOURCE_DATE_EPOCH when set, for reproducible output).
+func isoNow() -> String {
+    let env = ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"].flatMap(Double.init)
+    let f = ISO8601DateFormatter()
+    return f.string(from: env.map { Date(timeIntervalSince1970: $0) } ?? Date())
+}
+
 private func fmt(_ x: Double) -> String { x == x.rounded() ? String(Int(x)) : String(x) }
 
+/// A CT volume in HU with what is known of its scanner.
+struct LoadedCT {
+    var volume: Volume<Int16>
+    var padding: Int16?
+    var scanner: ScannerKey?
+    var studyDate: String?
+}
+
 /// A CT volume in HU from a DICOM series or a NIfTI file, with the padding value outside the field of view.
-func loadCT(_ path: String, series: String?) throws -> (Volume<Int16>, Int16?) {
+func loadCT(_ path: String, series: String?) throws -> LoadedCT {
     if path.hasSuffix(".nii") || path.hasSuffix(".nii.gz") {
         do {
             let (v, _) = try NIfTI.read(path: path).int16Volume()
-            return (v, nil)
+            return LoadedCT(volume: v, padding: nil, scanner: nil, studyDate: nil)
         } catch { throw CommandFailure("\(path): \(error)") }
     }
     do {
         let scan = try DICOMScanner.scan([path])
         let stack = try StackLookup.find(in: scan, selector: series)
         let loaded = try VolumeAssembly.load(stack)
-        return (loaded.volume, loaded.paddingHU)
+        let s = stack.series
+        let key = ScannerKey(manufacturer: s.manufacturer, model: s.manufacturerModelName, stationName: s.stationName,
+                             deviceSerialNumber: s.deviceSerialNumber, kvp: s.kvp, kernel: s.kernel)
+        let date = scan.studies.first { $0.studyInstanceUID == s.studyInstanceUID }?.studyDate
+        return LoadedCT(volume: loaded.volume, padding: loaded.paddingHU, scanner: key, studyDate: date)
     } catch {
         throw CommandFailure("\(path): \(error.description)")
     }

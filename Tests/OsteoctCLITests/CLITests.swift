@@ -121,17 +121,30 @@ struct CLITests {
         let dir = tempDir()
         let p = try CLI.run(["phantom", dir, "--size", "small", "--seed", "4"])
         #expect(p.status == 0, "\(p.stderr)")
-        let r = try CLI.run(["calibrate", dir + "/dicom", "--phantom", "osteoct-digital", "--json"])
+        let r = try CLI.run(["calibrate", "phantom", dir + "/dicom", "--phantom", "osteoct-digital", "--json"])
         #expect(r.status == 0, "\(r.stderr)")
         let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
         #expect(abs((json?["slope_HU_per_mgcm3"] as? Double ?? 0) - 1.30) < 0.013)
         #expect((json?["points"] as? [Any])?.count == 4)
-        let list = try CLI.run(["calibrate", "--list-phantoms"])
+        let list = try CLI.run(["calibrate", "phantom", "--list-phantoms"])
         #expect(list.stdout.contains("mindways-model-3-ct"))
-        let unknown = try CLI.run(["calibrate", dir + "/dicom", "--phantom", "nope"])
+        let unknown = try CLI.run(["calibrate", "phantom", dir + "/dicom", "--phantom", "nope"])
         #expect(unknown.status == 1 && unknown.stderr.contains("known:"))
-        let missing = try CLI.run(["calibrate", dir + "/nothing-here"])
+        let missing = try CLI.run(["calibrate", "phantom", dir + "/nothing-here"])
         #expect(missing.status == 1)
+        // Asynchronous: the phantom scan becomes a scanner profile that a study without a pad
+        // (same scanner tags) is calibrated with; without profiles it is HU only.
+        let profiles = tempDir() + "/profiles"
+        let save = try CLI.run(["calibrate", "phantom", dir + "/dicom", "--phantom", "osteoct-digital", "--save-profile", "pad-120", "--profiles", profiles])
+        #expect(save.status == 0 && save.stdout.contains("scanner profile saved"), "\(save.stderr)")
+        let noPad = tempDir()
+        #expect(try CLI.run(["phantom", noPad, "--size", "small", "--seed", "6", "--no-calibration-phantom"]).status == 0)
+        let study = try CLI.run(["calibrate", "study", noPad + "/dicom", "--profiles", profiles, "--json"])
+        let sj = try JSONSerialization.jsonObject(with: Data(study.stdout.utf8)) as? [String: Any]
+        #expect(sj?["method"] as? String == "asynchronous-profile" && sj?["reference"] as? String == "pad-120", "\(study.stderr)")
+        let none = try CLI.run(["calibrate", "study", noPad + "/dicom", "--profiles", tempDir() + "/empty", "--json"])
+        let nj = try JSONSerialization.jsonObject(with: Data(none.stdout.utf8)) as? [String: Any]
+        #expect(nj?["method"] as? String == "none")
     }
 
     @Test("risk: a feature file gives probabilities, category and Shapley values; bad features exit 1 naming the feature")

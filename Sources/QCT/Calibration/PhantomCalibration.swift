@@ -25,7 +25,10 @@ public enum PhantomCalibration {
         guard var best = results.max(by: { a, b in
             (a.qc.passed ? 1 : 0, a.points.count, a.rSquared ?? 0) < (b.qc.passed ? 1 : 0, b.points.count, b.rSquared ?? 0)
         }) else {
-            throw .notMeasurable("no calibration phantom of the catalogue was found in the scan (" + reasons.prefix(3).joined(separator: "; ") + (reasons.count > 3 ? "; …" : "") + ")")
+            // One reason when every phantom failed alike (typically: no rods at all).
+            let texts = reasons.map { String($0.drop { $0 != ":" }.dropFirst(2)) }
+            let detail = Set(texts).count == 1 ? texts[0] : reasons.prefix(3).joined(separator: "; ") + (reasons.count > 3 ? "; …" : "")
+            throw .notMeasurable("no calibration phantom of the catalogue was found in the scan (\(detail))")
         }
         let others = results.filter { $0.reference != best.reference }.map { "\($0.reference ?? "?") R² \(String(format: "%.4f", $0.rSquared ?? 0))" }
         best.notes.append("phantom chosen automatically as the best fit of the catalogue" + (others.isEmpty ? "" : " (also fitted: " + others.joined(separator: ", ") + ")") + "; name it with --phantom to be sure")
