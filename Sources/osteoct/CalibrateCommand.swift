@@ -110,7 +110,10 @@ struct CalibratePhantom: ParsableCommand {
             guard let key = ct.scanner else {
                 throw CommandFailure("--save-profile needs a DICOM series (a NIfTI file carries no scanner, kVp or kernel)")
             }
-            let profile = ScannerProfile(name: saveProfile, scanner: key, phantomScanDate: ct.studyDate, created: isoNow(), calibration: calibration)
+            // A patient on the phantom: her tissues' equivalents pre-calibrate phantomless studies.
+            let tissues = ReferenceTissueFinder.measure(ct.volume, padding: ct.padding)
+            let profile = ScannerProfile(name: saveProfile, scanner: key, phantomScanDate: ct.studyDate, created: isoNow(), calibration: calibration,
+                                         tissueEquivalents: InternalCalibration.equivalents(tissues, under: calibration))
             do { saved = try options.store.save(profile, replace: replace) } catch { throw CommandFailure("\(error)") }
         }
         if json {
@@ -129,11 +132,13 @@ struct CalibratePhantom: ParsableCommand {
 struct CalibrateStudy: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "study",
-        abstract: "The calibration a study gets: its own phantom, else the matching scanner profile, else none (HU only).",
+        abstract: "The calibration a study gets: its own phantom, else a scanner profile, else its air and fat (phantomless), else none.",
         discussion: """
             Order from ct-core.md §7: a phantom in the scan (synchronous), then a scanner profile of the
-            same scanner, kVp and kernel (asynchronous). Internal (phantomless) calibration is not built
-            yet; without either, the study is HU only and the output says why.
+            same scanner, kVp and kernel (asynchronous), then the study's own air and subcutaneous fat at
+            the mineral equivalents a profile of the same model and kVp recorded from the patient on its
+            phantom scan (phantomless, pre-calibrated); else HU only, and the output says why. The study's
+            reference-tissue HUs (air, fat) are recorded in every case.
             """
     )
 
@@ -157,29 +162,46 @@ struct CalibrateStudy: ParsableCommand {
     }
 }
 
-/// Synchronous if a phantom fits and passes QC, else the matching scanner profile, else none.
+/// Synchronous if a phantom fits and passes QC, else the matching scanner profile, else the
+/// study's own air and fat pre-calibrated by a profile of the same model and kVp, else none. The
+/// study's reference tissues are recorded whatever the method.
 func studyCalibration(_ ct: LoadedCT, definition: CalibrationPhantomDefinition?, catalogue: CalibrationPhantomCatalogue,
                       store: ScannerProfileStore) throws -> DensityCalibration {
+    let tissues = ReferenceTissueFinder.measure(ct.volume, padding: ct.padding)
     var why: [String] = []
     do {
-        let c = try PhantomCalibration.calibrate(ct.volume, padding: ct.padding, phantom: definition, catalogue: catalogue)
+        var c = try PhantomCalibration.calibrate(ct.volume, padding: ct.padding, phantom: definition, catalogue: catalogue)
+        c.referenceTissues = tissues
         if c.qc.passed { return c }
         why.append("the phantom in the scan failed QC (" + c.qc.problems.joined(separator: "; ") + ")")
     } catch {
         why.append(error.description)
     }
-    if let key = ct.scanner {
-        let (profile, rejected) = store.match(key)
-        if let profile {
-            var c = ScannerProfileStore.apply(profile)
-            c.notes.insert("no usable phantom in the scan: " + why.joined(separator: "; "), at: 0)
-            return c
-        }
-        why.append(rejected.isEmpty ? "no scanner profiles in \(store.directory.path)" : "no scanner profile matches \(key.summary) (" + rejected.joined(separator: "; ") + ")")
-    } else {
+    guard let key = ct.scanner else {
         why.append("a NIfTI file carries no scanner identity, so no scanner profile can be matched")
+        var c = DensityCalibration.none(reason: "no calibration: " + why.joined(separator: "; ") + ". Densities are not reported; HU values are.")
+        c.referenceTissues = tissues
+        return c
     }
-    return .none(reason: "no calibration: " + why.joined(separator: "; ") + ". Densities are not reported; HU values are.")
+    let (profile, rejected) = store.match(key)
+    if let profile {
+        var c = ScannerProfileStore.apply(profile)
+        c.notes.insert("no usable phantom in the scan: " + why.joined(separator: "; "), at: 0)
+        c.referenceTissues = tissues
+        return c
+    }
+    why.append(rejected.isEmpty ? "no scanner profiles in \(store.directory.path)" : "no scanner profile matches \(key.summary) (" + rejected.joined(separator: "; ") + ")")
+    if let ref = store.tissueReference(for: key), let eq = ref.tissueEquivalents {
+        var c = InternalCalibration.calibrate(tissues, reference: eq, profile: ref.name, equivalent: ref.calibration.equivalent)
+        c.notes.insert(why.joined(separator: "; "), at: 0)
+        if c.qc.passed || c.method == .internalTissues { return c }
+        why.append(c.qc.problems.joined(separator: "; "))
+    } else {
+        why.append("no profile of \(key.manufacturer ?? "?") \(key.model ?? "?") at \(key.kvp.map { "\($0)" } ?? "?") kVp carries tissue equivalents for phantomless calibration")
+    }
+    var c = DensityCalibration.none(reason: "no calibration: " + why.joined(separator: "; ") + ". Densities are not reported; HU values are.")
+    c.referenceTissues = tissues
+    return c
 }
 
 struct CalibrateProfiles: ParsableCommand {
@@ -210,15 +232,24 @@ extension CalibrateCommand {
         var lines: [String] = []
         lines.append("calibration: \(c.method.rawValue) with \(c.reference ?? "-") (\(c.equivalent?.rawValue ?? "HU only"))")
         if let s = c.slope_HU_per_mgcm3, let b = c.intercept_HU {
-            lines.append(String(format: "  HU = %.4f · ρ %@ %.2f   (σ SE %.4f, β SE %.2f HU; R² %.5f; RMS residual %.2f mg/cm³)",
-                                s, b < 0 ? "−" : "+", abs(b), c.slopeSE ?? 0, c.interceptSE ?? 0, c.rSquared ?? 0, c.rmsResidual_mgcm3 ?? 0))
+            var line = String(format: "  HU = %.4f · ρ %@ %.2f", s, b < 0 ? "−" : "+", abs(b))
+            if let se = c.slopeSE, let be = c.interceptSE, let r2 = c.rSquared, let rms = c.rmsResidual_mgcm3 {
+                line += String(format: "   (σ SE %.4f, β SE %.2f HU; R² %.5f; RMS residual %.2f mg/cm³)", se, be, r2, rms)
+            }
+            lines.append(line)
             lines.append(String(format: "  ρ (mg/cm³) = (HU − %.2f) / %.4f", b, s))
         }
         for p in c.points {
-            lines.append(String(format: "  rod %@: %8.2f mg/cm³  mean %8.2f HU  SD %6.1f  %6d voxels  residual %+.2f mg/cm³",
-                                p.name, p.density_mgcm3, p.meanHU, p.sdHU, p.voxels, p.residual_mgcm3))
+            lines.append(String(format: "  %@ %@: %8.2f mg/cm³  mean %8.2f HU  SD %6.1f  %6d voxels  residual %+.2f mg/cm³",
+                                c.method == .internalTissues ? "tissue" : "rod", p.name, p.density_mgcm3, p.meanHU, p.sdHU, p.voxels, p.residual_mgcm3))
         }
         lines.append("  QC: " + (c.qc.passed ? "passed" : "FAILED — " + c.qc.problems.joined(separator: "; ")))
+        if let t = c.referenceTissues {
+            for s in [t.air, t.subcutaneousFat].compactMap({ $0 }) {
+                lines.append(String(format: "  reference tissue %@: %.1f HU (SD %.1f, %d voxels)%@", s.tissue, s.meanHU, s.sdHU, s.voxels,
+                                    s.withinQCWindow ? "" : String(format: " OUTSIDE its QC window %.0f…%.0f HU", s.qcWindowHU[0], s.qcWindowHU[1])))
+            }
+        }
         for n in c.notes { lines.append("  note: \(n)") }
         return lines.joined(separator: "\n")
     }

@@ -74,13 +74,18 @@ public struct ScannerProfile: Codable, Sendable, Equatable {
     public var created: String
     /// The phantom fit the profile carries (method synchronous-phantom on the phantom scan).
     public var calibration: DensityCalibration
+    /// Mineral-equivalent densities of the reference tissues under that fit, when the phantom was
+    /// scanned with a patient: the pre-calibration of phantomless studies (ct-core.md §2.2).
+    public var tissueEquivalents: [TissueEquivalent]?
 
-    public init(name: String, scanner: ScannerKey, phantomScanDate: String?, created: String, calibration: DensityCalibration) {
+    public init(name: String, scanner: ScannerKey, phantomScanDate: String?, created: String, calibration: DensityCalibration,
+                tissueEquivalents: [TissueEquivalent]? = nil) {
         self.name = name
         self.scanner = scanner
         self.phantomScanDate = phantomScanDate
         self.created = created
         self.calibration = calibration
+        self.tissueEquivalents = tissueEquivalents
     }
 }
 
@@ -156,6 +161,18 @@ public struct ScannerProfileStore: Sendable {
         }
         let best = ok.max { (specificity($0.scanner), $0.created, $0.name) < (specificity($1.scanner), $1.created, $1.name) }
         return (best, rejected)
+    }
+
+    /// A profile whose tissue equivalents may pre-calibrate a phantomless study: same manufacturer,
+    /// model and kVp (the tissues' mineral equivalents depend on the beam's effective energy);
+    /// station, serial and kernel may differ. Newest first.
+    public func tissueReference(for study: ScannerKey) -> ScannerProfile? {
+        let k = ScannerKey(manufacturer: study.manufacturer, model: study.model, stationName: nil, deviceSerialNumber: nil, kvp: study.kvp, kernel: nil)
+        return all().profiles.filter { p in
+            guard let t = p.tissueEquivalents, t.count >= 2 else { return false }
+            let pk = ScannerKey(manufacturer: p.scanner.manufacturer, model: p.scanner.model, stationName: nil, deviceSerialNumber: nil, kvp: p.scanner.kvp, kernel: nil)
+            return pk.matches(k).isEmpty
+        }.max { ($0.created, $0.name) < ($1.created, $1.name) }
     }
 
     /// The study calibrated by a profile: the profile's line, method asynchronous.
