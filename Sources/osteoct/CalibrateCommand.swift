@@ -167,6 +167,18 @@ struct CalibrateStudy: ParsableCommand {
 /// study's reference tissues are recorded whatever the method.
 func studyCalibration(_ ct: LoadedCT, definition: CalibrationPhantomDefinition?, catalogue: CalibrationPhantomCatalogue,
                       store: ScannerProfileStore) throws -> DensityCalibration {
+    var c = try calibrationByMethod(ct, definition: definition, catalogue: catalogue, store: store)
+    // The phantom's rods are uniform bright tubes too: keep them out of the vessel search.
+    let rods = c.method == .synchronousPhantom
+        ? c.points.compactMap { p in p.center.map { (center: Vec3($0[0], $0[1], $0[2]), radius: p.radius_mm ?? 15) } } : []
+    let contrast = ContrastDetector.assess(ct.volume, padding: ct.padding, tags: ct.contrastTags, exclude: rods)
+    c.contrast = contrast
+    if contrast.flagged { c.notes.append("contrast (\(contrast.phase.rawValue)): densities are flagged; " + contrast.notes.joined(separator: "; ")) }
+    return c
+}
+
+func calibrationByMethod(_ ct: LoadedCT, definition: CalibrationPhantomDefinition?, catalogue: CalibrationPhantomCatalogue,
+                         store: ScannerProfileStore) throws -> DensityCalibration {
     let tissues = ReferenceTissueFinder.measure(ct.volume, padding: ct.padding)
     var why: [String] = []
     do {
@@ -250,6 +262,10 @@ extension CalibrateCommand {
                                     s.withinQCWindow ? "" : String(format: " OUTSIDE its QC window %.0f…%.0f HU", s.qcWindowHU[0], s.qcWindowHU[1])))
             }
         }
+        if let x = c.contrast {
+            lines.append("  contrast: \(x.phase.rawValue)" + (x.vesselHU.map { String(format: " (opacified vessel %.0f HU)", $0) } ?? "") +
+                         (x.tagEvidence.isEmpty ? "" : "; tags: " + x.tagEvidence.joined(separator: ", ")))
+        }
         for n in c.notes { lines.append("  note: \(n)") }
         return lines.joined(separator: "\n")
     }
@@ -270,6 +286,7 @@ struct LoadedCT {
     var padding: Int16?
     var scanner: ScannerKey?
     var studyDate: String?
+    var contrastTags: ContrastTags?
 }
 
 /// A CT volume in HU from a DICOM series or a NIfTI file, with the padding value outside the field of view.
@@ -277,7 +294,7 @@ func loadCT(_ path: String, series: String?) throws -> LoadedCT {
     if path.hasSuffix(".nii") || path.hasSuffix(".nii.gz") {
         do {
             let (v, _) = try NIfTI.read(path: path).int16Volume()
-            return LoadedCT(volume: v, padding: nil, scanner: nil, studyDate: nil)
+            return LoadedCT(volume: v, padding: nil, scanner: nil, studyDate: nil, contrastTags: nil)
         } catch { throw CommandFailure("\(path): \(error)") }
     }
     do {
@@ -288,7 +305,8 @@ func loadCT(_ path: String, series: String?) throws -> LoadedCT {
         let key = ScannerKey(manufacturer: s.manufacturer, model: s.manufacturerModelName, stationName: s.stationName,
                              deviceSerialNumber: s.deviceSerialNumber, kvp: s.kvp, kernel: s.kernel)
         let date = scan.studies.first { $0.studyInstanceUID == s.studyInstanceUID }?.studyDate
-        return LoadedCT(volume: loaded.volume, padding: loaded.paddingHU, scanner: key, studyDate: date)
+        let tags = ContrastTags(agent: s.contrastBolusAgent, route: s.contrastBolusRoute, seriesDescription: s.seriesDescription, protocolName: s.protocolName)
+        return LoadedCT(volume: loaded.volume, padding: loaded.paddingHU, scanner: key, studyDate: date, contrastTags: tags)
     } catch {
         throw CommandFailure("\(path): \(error.description)")
     }

@@ -53,12 +53,14 @@ public struct DensityCalibration: Codable, Sendable, Equatable {
     public var notes: [String]
     /// The study's internal reference tissues (air, fat…), recorded whatever the method, for drift monitoring.
     public var referenceTissues: ReferenceTissues?
+    /// Intravenous contrast: tags, opacified vessel, phase and threshold corrections.
+    public var contrast: ContrastAssessment?
 
     /// HU only: every density-based output says so.
     public static func none(reason: String) -> DensityCalibration {
         DensityCalibration(method: .none, equivalent: nil, reference: nil, slope_HU_per_mgcm3: nil, intercept_HU: nil,
                            slopeSE: nil, interceptSE: nil, rSquared: nil, rmsResidual_mgcm3: nil, maxAbsResidual_mgcm3: nil,
-                           points: [], qc: CalibrationQC(passed: false, problems: [reason]), notes: [], referenceTissues: nil)
+                           points: [], qc: CalibrationQC(passed: false, problems: [reason]), notes: [], referenceTissues: nil, contrast: nil)
     }
 
     /// Density (mg/cm³) of a HU value; nil without a calibration.
@@ -147,6 +149,6 @@ enum PhantomFit {
         return DensityCalibration(method: .synchronousPhantom, equivalent: def.equivalent, reference: def.id,
                                   slope_HU_per_mgcm3: slope, intercept_HU: intercept, slopeSE: line.slopeSE, interceptSE: line.interceptSE,
                                   rSquared: line.rSquared, rmsResidual_mgcm3: rms, maxAbsResidual_mgcm3: maxAbs, points: points,
-                                  qc: CalibrationQC(passed: problems.isEmpty, problems: problems), notes: notes, referenceTissues: nil)
+                                  qc: CalibrationQC(passed: problems.isEmpty, problems: problems), notes: notes, referenceTissues: nil, contrast: nil)
     }
 }

@@ -53,6 +53,6 @@ public enum InternalCalibration {
                                   qc: CalibrationQC(passed: problems.isEmpty, problems: problems),
                                   notes: ["two-point line through air and subcutaneous fat at the equivalents of profile '\(profile)' (pre-calibrated phantomless, ct-core.md §2.2); no residuals with two points",
                                           "expected accuracy about ±5 % (issue 3 target), poorer than a phantom; bone far above fat is an extrapolation"],
-                                  referenceTissues: tissues)
+                                  referenceTissues: tissues, contrast: nil)
     }
 }
