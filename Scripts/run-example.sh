@@ -5,10 +5,12 @@
 #      512×512×300 CT at 0.742 × 1.25 mm, with a calibration phantom) — Examples/phantom-standard.args;
 #   3. inspect it (series, eligibility for hip analysis, the chosen series and why);
 #   4. convert the chosen series to NIfTI (HU) next to its label map and ground truth;
+#   4b. calibrate it: the calibration phantom's rods found and fitted (HU → mg/cm³ K2HPO4), the
+#      reference tissues and the contrast phase;
 #   5. hip-fracture risk for two example women from their feature files (Examples/features-*.json);
 #   6. the whole screening of the study for an example woman's EHR record (Examples/patients/) with
 #      the example site configuration: the FHIR transaction Bundle in JSON and XML, validated.
-# Output: out/example/ (study/dicom, study/labels.nii.gz, study/truth.json, inspect.json, ct.nii.gz,
+# Output: out/example/ (study/dicom, study/labels.nii.gz, study/truth.json, inspect.json, ct.nii.gz, calibration.json,
 # screening/{bundle.json,bundle.xml,features.json,risk.json}).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -22,6 +24,9 @@ rm -rf "$OUT"; mkdir -p "$OUT"
 "$OSTEOCT" inspect "$OUT/study/dicom"
 "$OSTEOCT" inspect "$OUT/study/dicom" --json > "$OUT/inspect.json"
 "$OSTEOCT" convert "$OUT/study/dicom" "$OUT/ct.nii.gz" --series hip
+echo "== calibration of the study"
+"$OSTEOCT" calibrate study "$OUT/study/dicom" --profiles "$OUT/scanner-profiles"
+"$OSTEOCT" calibrate study "$OUT/study/dicom" --profiles "$OUT/scanner-profiles" --json > "$OUT/calibration.json"
 for who in high-risk low-risk; do
     echo "== risk: Examples/features-$who.json"
     "$OSTEOCT" risk --features "Examples/features-$who.json"

@@ -249,7 +249,7 @@ extension CalibrateCommand {
                 line += String(format: "   (σ SE %.4f, β SE %.2f HU; R² %.5f; RMS residual %.2f mg/cm³)", se, be, r2, rms)
             }
             lines.append(line)
-            lines.append(String(format: "  ρ (mg/cm³) = (HU − %.2f) / %.4f", b, s))
+            lines.append(String(format: "  ρ (mg/cm³) = (HU %@ %.2f) / %.4f", b < 0 ? "+" : "−", abs(b), s))
         }
         for p in c.points {
             lines.append(String(format: "  %@ %@: %8.2f mg/cm³  mean %8.2f HU  SD %6.1f  %6d voxels  residual %+.2f mg/cm³",
