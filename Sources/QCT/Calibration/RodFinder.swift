@@ -49,9 +49,9 @@ public enum RodFinder {
         var slices: Range<Int>
     }
 
-    static func zStats(_ v: Volume<Int16>, padding: Int16?) -> ZStats {
+    static func zStats(_ v: Volume<Int16>, padding: Int16?, fraction: Double = sliceFraction) -> ZStats {
         let nx = v.size.x, ny = v.size.y, nz = v.size.z
-        let used = max(1, Int((Double(nz) * sliceFraction).rounded()))
+        let used = max(1, Int((Double(nz) * fraction).rounded()))
         let k0 = (nz - used) / 2
         let slices = k0..<(k0 + used)
         var mean = [Double](repeating: 0, count: nx * ny)

@@ -1,0 +1,105 @@
+// The body: everything of the patient, without the table and the calibration pad. Classical rules:
+//  1. foreground = HU > −500 (between air/foam at −1000…−900 and fat at ≈ −100; Bonelab uses −400
+//     for its skin mask, ct-core.md §6);
+//  2. equipment is what stays the same along the whole scan: pixels whose HU varies along z only by
+//     noise (z-SD ≤ 1.5·σ + 2 HU) and that are foreground are taken out in every slice — the couch
+//     and pad do not change between slices, anatomy over the length of a hip scan does;
+//  3. the largest 3-D connected piece (6-connectivity) is the patient;
+//  4. holes inside each slice are filled (lungs and bowel gas belong to the body).
+// Limit: a patient-skin row lying on the pad along the whole scan is z-constant too and goes with
+// the pad (≈ one pixel row at the contact).
+public import Imaging
+
+public struct BodyMask: Sendable {
+    /// 1 inside the body, 0 outside; same grid as the CT.
+    public var mask: Volume<UInt8>
+    public var voxels: Int
+    /// Pixels (per slice) taken as equipment.
+    public var equipmentPixels: Int
+    public var notes: [String]
+}
+
+public enum BodySegmenter {
+    static let foregroundHU: Int16 = -500
+
+    public static func segment(_ v: Volume<Int16>, padding: Int16?) throws(QCTError) -> BodyMask {
+        let nx = v.size.x, ny = v.size.y, nz = v.size.z
+        let plane = nx * ny
+        var notes: [String] = []
+        // 2. z-constant foreground = equipment (needs enough slices for "constant" to mean something).
+        var equipment = [Bool](repeating: false, count: plane)
+        if nz >= 8 {
+            let z = RodFinder.zStats(v, padding: padding, fraction: 1)
+            let noise = RodFinder.noiseEstimate(z)
+            let limit = 1.5 * noise + 2
+            for p in 0..<plane where z.valid[p] && z.mean[p] > Double(foregroundHU) && z.sd[p] <= limit { equipment[p] = true }
+        } else {
+            notes.append("fewer than 8 slices: the table and pad could not be told from the patient by their constancy along z")
+        }
+        let equipmentPixels = equipment.reduce(0) { $0 + ($1 ? 1 : 0) }
+        // 1 + 3. Foreground without equipment; the largest 6-connected component.
+        var label = [UInt8](repeating: 0, count: plane * nz)
+        for k in 0..<nz {
+            for p in 0..<plane where !equipment[p] {
+                let h = v.voxels[p + plane * k]
+                if h > foregroundHU && h != padding { label[p + plane * k] = 1 }
+            }
+        }
+        var best = (size: 0, seed: -1)
+        var visited = label.map { $0 == 0 }
+        var stack: [Int] = []
+        for start in 0..<label.count where !visited[start] {
+            var size = 0
+            visited[start] = true
+            stack.append(start)
+            while let q = stack.popLast() {
+                size += 1
+                let i = q % nx, j = (q / nx) % ny, k = q / plane
+                if i > 0, !visited[q - 1] { visited[q - 1] = true; stack.append(q - 1) }
+                if i < nx - 1, !visited[q + 1] { visited[q + 1] = true; stack.append(q + 1) }
+                if j > 0, !visited[q - nx] { visited[q - nx] = true; stack.append(q - nx) }
+                if j < ny - 1, !visited[q + nx] { visited[q + nx] = true; stack.append(q + nx) }
+                if k > 0, !visited[q - plane] { visited[q - plane] = true; stack.append(q - plane) }
+                if k < nz - 1, !visited[q + plane] { visited[q + plane] = true; stack.append(q + plane) }
+            }
+            if size > best.size { best = (size, start) }
+        }
+        guard best.seed >= 0 else { throw .notMeasurable("no body found: nothing above −500 HU apart from the table") }
+        // Keep only the largest component: flood again from its seed.
+        var body = [UInt8](repeating: 0, count: label.count)
+        body[best.seed] = 1
+        stack.append(best.seed)
+        while let q = stack.popLast() {
+            let i = q % nx, j = (q / nx) % ny, k = q / plane
+            for (ok, n) in [(i > 0, q - 1), (i < nx - 1, q + 1), (j > 0, q - nx), (j < ny - 1, q + nx), (k > 0, q - plane), (k < nz - 1, q + plane)]
+            where ok && label[n] == 1 && body[n] == 0 {
+                body[n] = 1
+                stack.append(n)
+            }
+        }
+        // 4. Fill holes per slice: background is what the image border reaches (4-connectivity).
+        for k in 0..<nz {
+            let off = plane * k
+            var outside = [Bool](repeating: false, count: plane)
+            var s: [Int] = []
+            for i in 0..<nx { s.append(i); s.append((ny - 1) * nx + i) }
+            for j in 0..<ny { s.append(j * nx); s.append(j * nx + nx - 1) }
+            for p in s where body[off + p] == 0 { outside[p] = true }
+            s = s.filter { outside[$0] }
+            while let p = s.popLast() {
+                let i = p % nx, j = p / nx
+                for (ok, n) in [(i > 0, p - 1), (i < nx - 1, p + 1), (j > 0, p - nx), (j < ny - 1, p + nx)] where ok && !outside[n] && body[off + n] == 0 {
+                    outside[n] = true
+                    s.append(n)
+                }
+            }
+            for p in 0..<plane where !outside[p] { body[off + p] = 1 }
+        }
+        let count = body.reduce(0) { $0 + Int($1) }
+        let mask: Volume<UInt8>
+        do { mask = try Volume(size: v.size, geometry: v.geometry, voxels: body) } catch {
+            throw .notMeasurable("body mask: \(error)")
+        }
+        return BodyMask(mask: mask, voxels: count, equipmentPixels: equipmentPixels, notes: notes)
+    }
+}
