@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates the screening examples from the example inputs, so every committed output is what
 # the code produces:
-#   Examples/screenings/<case>/{bundle.json,bundle.xml,features.json,risk.json}
+#   Examples/screenings/<case>/{bundle.json,bundle.xml,features.json,risk.json,measurements.json,labels.nii.gz}
 #     for each EHR record in Examples/patients/ (on the small digital phantom study), and
 #     high-risk-with-ct/ adding Examples/measurements-external-qct.json;
 #   Profiles/examples/<Type>-<profile>.json: one instance of each OsteoCT profile, taken from those bundles.
@@ -18,10 +18,10 @@ OUT="$TMP/out"; mkdir -p "$OUT/screenings" "$OUT/profile-examples"
 ISSUED=2026-11-25T10:00:00Z
 for f in Examples/patients/patient-*.json; do
     case_name="$(basename "$f" .json)"; case_name="${case_name#patient-}"
-    "$OSTEOCT" analyze "$TMP/study/dicom" --patient "$f" --out "$OUT/screenings/$case_name" --issued "$ISSUED" >/dev/null
+    "$OSTEOCT" analyze "$TMP/study/dicom" --patient "$f" --out "$OUT/screenings/$case_name" --issued "$ISSUED" --profiles "$TMP/no-profiles" >/dev/null
 done
 "$OSTEOCT" analyze "$TMP/study/dicom" --patient Examples/patients/patient-high-risk.json \
-    --measurements Examples/measurements-external-qct.json --out "$OUT/screenings/high-risk-with-ct" --issued "$ISSUED" >/dev/null
+    --measurements Examples/measurements-external-qct.json --out "$OUT/screenings/high-risk-with-ct" --issued "$ISSUED" --profiles "$TMP/no-profiles" >/dev/null
 python3 - "$OUT/screenings/high-risk-with-ct/bundle.json" "$OUT/profile-examples" <<'PY'
 import json, sys
 bundle = json.load(open(sys.argv[1]))

@@ -2,6 +2,7 @@ import ArgumentParser
 import DICOM
 import FHIR
 import Foundation
+import QCT
 import RiskModel
 import Screening
 
@@ -25,6 +26,8 @@ struct AnalyzeCommand: ParsableCommand {
     @Option(help: "EHR record: a FHIR R4 Bundle (JSON or XML).") var patient: String?
     @Option(help: "Output folder.") var out: String = "osteoct-out"
     @Option(help: "Site configuration (JSON): FLS performer, referral status, identifier systems.") var config: String?
+    @OptionGroup var calibrationOptions: CalibrationOptions
+
     @Option(help: "CT measurements made elsewhere (JSON array of measurements, see Examples/measurements-external-qct.json).") var measurements: String?
     @Option(help: "When the results count as issued (FHIR instant, e.g. 2026-11-25T10:00:00Z).") var issued: String?
     @Option(help: "Date the risk is assessed for (age, staleness, current medication); default: the --issued date.") var asOf: String?
@@ -121,8 +124,8 @@ struct AnalyzeCommand: ParsableCommand {
             dicomPatientID: info.patientID)
         let result = ScreeningResult(
             study: reference, measurements: ct, ehr: ehr, risk: risk, issued: issuedAt, softwareVersion: OsteoCTVersion.string,
-            ctNotes: ct.isEmpty ? ["the quantitative-CT core (bone density, CTXA, hip structure, finite elements, muscle) is not built yet in this version"]
-                : ["measurements supplied from \((measurements! as NSString).lastPathComponent); OsteoCT's own quantitative-CT core is not built yet"])
+            ctNotes: ct.isEmpty ? ["OsteoCT does not yet measure bone density, CTXA, hip structure, finite-element strength or muscle (this version calibrates the scan and checks its quality: measurements.json)"]
+                : ["measurements supplied from \((measurements! as NSString).lastPathComponent); OsteoCT does not yet measure bone density itself"])
         let bundle = ScreeningBundleBuilder.build(result, configuration: configuration)
 
         // Validate before writing anything.
@@ -132,6 +135,9 @@ struct AnalyzeCommand: ParsableCommand {
             throw CommandFailure("the Bundle OsteoCT built does not validate (a bug; nothing was written):\n  " + errors.map(\.description).joined(separator: "\n  "))
         }
 
+        // The CT part (calibration, body, quality flags so far); its failure is reported, not fatal.
+        let (ctFile, labels) = analyzeCT(scan: scan, options: calibrationOptions)
+
         let evidence = FeaturesFile(asOf: asOf.description, features: ehr?.evidence ?? [], supporting: ehr?.supporting ?? [],
                                     notes: (ehr?.notes ?? []) + dicomNotes, patient: ehr?.patientReference)
         try writeAtomically([
@@ -139,7 +145,8 @@ struct AnalyzeCommand: ParsableCommand {
             (name: "bundle.xml", bytes: FHIRCodec.encode(bundle, format: .xml, pretty: true)),
             (name: "features.json", bytes: [UInt8](try JSONOut.encode(evidence)) + [0x0A]),
             (name: "risk.json", bytes: [UInt8](try JSONOut.encode(risk)) + [0x0A]),
-        ], into: out)
+            (name: "measurements.json", bytes: [UInt8](try JSONOut.encode(ctFile)) + [0x0A]),
+        ] + (labels.map { [(name: "labels.nii.gz", bytes: $0)] } ?? []), into: out)
 
         if json {
             try JSONOut.print(risk)
@@ -151,7 +158,13 @@ struct AnalyzeCommand: ParsableCommand {
             for p in risk.probabilities { print(String(format: "  %2d-year hip-fracture risk %.2f %%", p.years, p.percent)) }
             print("Category: \(risk.category.level)")
             print("CT measurements: \(ct.count) (\(result.ctNotes.joined(separator: "; ")))")
-            print("Wrote \(out)/bundle.json, bundle.xml (\(bundle.entry.count) entries), features.json, risk.json")
+            if let c = ctFile.calibration {
+                print("CT: calibration \(c.method.rawValue)\(c.reference.map { " (\($0))" } ?? ""); \(ctFile.qualityFlags.count) quality flag(s)"
+                      + (ctFile.qualityFlags.isEmpty ? "" : ": " + ctFile.qualityFlags.map(\.code).joined(separator: ", ")))
+            } else {
+                print("CT: not analysed — \(ctFile.reason ?? "")")
+            }
+            print("Wrote \(out)/bundle.json, bundle.xml (\(bundle.entry.count) entries), features.json, risk.json, measurements.json\(labels == nil ? "" : ", labels.nii.gz")")
         }
     }
 

@@ -147,6 +147,28 @@ struct CLITests {
         #expect(nj?["method"] as? String == "none")
     }
 
+    @Test("analyze: measurements.json with the calibration and quality flags; a prosthesis side is flagged and excluded")
+    func analyzeCTPart() throws {
+        let dir = tempDir()
+        #expect(try CLI.run(["phantom", dir, "--size", "small", "--seed", "8", "--prosthesis", "right"]).status == 0)
+        let out = dir + "/out"
+        let patient = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Examples/patients/patient-low-risk.json").path
+        let r = try CLI.run(["analyze", dir + "/dicom", "--patient", patient, "--out", out, "--issued", "2026-11-25T10:00:00Z", "--profiles", dir + "/none"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let m = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/measurements.json"))) as? [String: Any]
+        #expect(m?["schema"] as? String == "osteoct.measurements/0.1" && m?["status"] as? String == "done")
+        let codes = (m?["qualityFlags"] as? [[String: Any]] ?? []).compactMap { $0["code"] as? String }
+        #expect(codes.contains("metal-right") && !codes.contains("metal-left"), "\(codes)")
+        let cal = m?["calibration"] as? [String: Any]
+        #expect(cal?["method"] as? String == "synchronous-phantom")
+        #expect(abs((cal?["slope_HU_per_mgcm3"] as? Double ?? 0) - 1.30) < 0.013)
+        let labels = try NIfTI.read(path: out + "/labels.nii.gz").labelVolume(path: out + "/labels.nii.gz")
+        let bodyVoxels = labels.voxels.reduce(0) { $0 + Int($1) }
+        let volume = (m?["body"] as? [String: Any])?["volume_cm3"] as? Double ?? 0
+        #expect(abs(Double(bodyVoxels) * 27 / 1000 - volume) < 0.1, "3 mm voxels: 0.027 cm³ each")
+    }
+
     @Test("risk: a feature file gives probabilities, category and Shapley values; bad features exit 1 naming the feature")
     func risk() throws {
         let dir = tempDir()

@@ -1,0 +1,94 @@
+import DICOM
+import Foundation
+import Imaging
+import QCT
+
+/// `measurements.json`: the CT part of one screening. Versioned; fields are added, never renamed
+/// within a major version. What the QCT core does not measure yet is listed, not faked.
+struct MeasurementsFile: Encodable {
+    var schema = "osteoct.measurements/0.1"
+    var software: String
+    /// "done", or "not-run" with the reason (no analysable series, unreadable images).
+    var status: String
+    var reason: String?
+    var series: SeriesSummary?
+    var calibration: DensityCalibration?
+    var body: BodySummary?
+    var qualityFlags: [QualityFlag]
+    var labels: LabelsSummary?
+    var notMeasuredYet: [String]
+
+    struct SeriesSummary: Encodable {
+        var seriesInstanceUID: String
+        var seriesNumber: Int?
+        var description: String?
+        var size: [Int]
+        var spacing_mm: [Double]
+        var sliceThickness_mm: Double?
+        var chosenBecause: String
+    }
+
+    struct BodySummary: Encodable {
+        var volume_cm3: Double
+        var equipmentPixelsRemoved: Int
+        var notes: [String]
+    }
+
+    struct LabelsSummary: Encodable {
+        var file: String
+        var values: [String: String]
+    }
+
+    static let pending = [
+        "bone, femur, vertebra, muscle and fat segmentation", "femur-region vBMD and proximal femur HU", "L1 HU and L1–L2 vBMD",
+        "CTXA areal BMD and T-score", "hip structural analysis", "finite-element strength", "body composition",
+    ]
+}
+
+/// The CT part of `analyze`: the hip series, its calibration (phantom → profile → phantomless →
+/// none), the body mask, quality flags. Returns the file contents; nothing is written here.
+func analyzeCT(scan: ScanResult, options: CalibrationOptions) -> (file: MeasurementsFile, labels: [UInt8]?) {
+    var file = MeasurementsFile(software: "OsteoCT \(OsteoCTVersion.string)", status: "not-run", reason: nil, series: nil, calibration: nil,
+                                body: nil, qualityFlags: [], labels: nil, notMeasuredYet: MeasurementsFile.pending)
+    let stack: ImageStack
+    do { stack = try StackLookup.find(in: scan, selector: "hip") } catch {
+        file.reason = "no series suitable for hip analysis: \(error.description)"
+        return (file, nil)
+    }
+    let loaded: LoadedVolume
+    do { loaded = try VolumeAssembly.load(stack) } catch {
+        file.reason = "the hip series could not be read: \(error.description)"
+        return (file, nil)
+    }
+    let s = stack.series
+    let ct = LoadedCT(volume: loaded.volume, padding: loaded.paddingHU,
+                      scanner: ScannerKey(manufacturer: s.manufacturer, model: s.manufacturerModelName, stationName: s.stationName,
+                                          deviceSerialNumber: s.deviceSerialNumber, kvp: s.kvp, kernel: s.kernel),
+                      studyDate: nil,
+                      contrastTags: ContrastTags(agent: s.contrastBolusAgent, route: s.contrastBolusRoute, seriesDescription: s.seriesDescription, protocolName: s.protocolName))
+    let v = ct.volume
+    file.series = .init(seriesInstanceUID: s.seriesInstanceUID, seriesNumber: s.seriesNumber, description: s.seriesDescription,
+                        size: [v.size.x, v.size.y, v.size.z], spacing_mm: v.geometry.spacing.array, sliceThickness_mm: s.sliceThickness,
+                        chosenBecause: SeriesSelection.describe(s, stack))
+    do {
+        let catalogue = try options.catalogue()
+        file.calibration = try studyCalibration(ct, definition: try options.definition(catalogue), catalogue: catalogue, store: options.store)
+    } catch {
+        file.reason = "calibration: \(error)"
+        return (file, nil)
+    }
+    var body: BodyMask?
+    do { body = try BodySegmenter.segment(v, padding: ct.padding) } catch { file.qualityFlags.append(QualityFlag(code: "no-body", severity: "exclude", message: "\(error)")) }
+    if let body {
+        let voxel = v.geometry.spacing.x * v.geometry.spacing.y * v.geometry.spacing.z / 1000
+        file.body = .init(volume_cm3: (Double(body.voxels) * voxel * 10).rounded() / 10, equipmentPixelsRemoved: body.equipmentPixels, notes: body.notes)
+    }
+    file.qualityFlags += QualityChecks.assess(v, body: body, calibration: file.calibration!, sliceThickness: s.sliceThickness)
+    file.status = "done"
+    var labels: [UInt8]?
+    if let body {
+        labels = (try? Zlib.deflate(NIfTI.encode(body.mask, description: "OsteoCT labels"), format: .gzip))
+        file.labels = .init(file: "labels.nii.gz", values: ["0": "outside the body", "1": "body (table and pad removed)"])
+    }
+    return (file, labels)
+}
