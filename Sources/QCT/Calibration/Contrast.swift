@@ -116,7 +116,6 @@ public enum ContrastDetector {
         guard abs(v.geometry.direction.c2.z) > 0.95 else { return nil }
         let sp = v.geometry.spacing.x
         let perSlab = max(1, Int((20 / v.geometry.spacing.z).rounded()))
-        let pad = padding.map(Double.init)
         var hits: [(slab: Int, i: Double, j: Double, hu: Double, score: Double, k: Int)] = []
         var slabIndex = 0
         var k0 = 0
@@ -124,16 +123,7 @@ public enum ContrastDetector {
             let slices = k0..<min(k0 + perSlab, nz)
             k0 = slices.upperBound
             defer { slabIndex += 1 }
-            var mean = [Double](repeating: 0, count: nx * ny)
-            var valid = [Bool](repeating: true, count: nx * ny)
-            for k in slices {
-                for p in 0..<(nx * ny) {
-                    let h = Double(v.voxels[p + nx * ny * k])
-                    if h == pad { valid[p] = false }
-                    mean[p] += h
-                }
-            }
-            for p in 0..<(nx * ny) { mean[p] /= Double(slices.count) }
+            let (mean, valid) = slabMean(v, slices: slices, padding: padding)
             let sum = RodFinder.Integral(mean, nx: nx, ny: ny), sq = RodFinder.Integral(mean.map { $0 * $0 }, nx: nx, ny: ny)
             // Cortical bone (> 700 HU on the slab mean) and 3 mm around it: bone marrow and partial
             // volumes of cortex near it look like small bright disks; vessels keep away from it.

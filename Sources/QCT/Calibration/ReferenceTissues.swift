@@ -54,23 +54,12 @@ public enum ReferenceTissueFinder {
         let used = max(1, Int((Double(nz) * 0.8).rounded()))
         let k0 = (nz - used) / 2
         let perSlab = max(1, Int((slabThickness / v.geometry.spacing.z).rounded()))
-        let pad = padding.map(Double.init)
         var air: [Double] = [], fat: [Double] = []
         var slab = k0
         while slab < k0 + used {
             let slices = slab..<min(slab + perSlab, k0 + used)
             slab = slices.upperBound
-            var mean = [Double](repeating: 0, count: nx * ny)
-            var valid = [Bool](repeating: true, count: nx * ny)
-            for k in slices {
-                for p in 0..<(nx * ny) {
-                    let h = Double(v.voxels[p + nx * ny * k])
-                    if h == pad { valid[p] = false }
-                    mean[p] += h
-                }
-            }
-            let n = Double(slices.count)
-            for p in 0..<(nx * ny) { mean[p] /= n }
+            let (mean, valid) = slabMean(v, slices: slices, padding: padding)
             func row(_ t: Int) -> Int { frontToBack ? t : ny - 1 - t }
             // Skin row per column (distance from the front edge), then the body's width.
             var skin = [Int?](repeating: nil, count: nx)
@@ -122,4 +111,20 @@ public enum ReferenceTissueFinder {
         if f == nil { notes.append("no anterior subcutaneous fat found (very thin patient or the body wall outside the field of view)") }
         return ReferenceTissues(air: a, subcutaneousFat: f, notes: notes)
     }
+}
+
+/// Mean image of a run of slices, and where any slice holds the padding value (outside the field of view).
+func slabMean(_ v: Volume<Int16>, slices: Range<Int>, padding: Int16?) -> (mean: [Double], valid: [Bool]) {
+    let plane = v.size.x * v.size.y
+    var mean = [Double](repeating: 0, count: plane)
+    var valid = [Bool](repeating: true, count: plane)
+    for k in slices {
+        for p in 0..<plane {
+            let h = v.voxels[p + plane * k]
+            if h == padding { valid[p] = false }
+            mean[p] += Double(h)
+        }
+    }
+    for p in 0..<plane { mean[p] /= Double(max(1, slices.count)) }
+    return (mean, valid)
 }
