@@ -14,6 +14,7 @@ struct MeasurementsFile: Encodable {
     var series: SeriesSummary?
     var calibration: DensityCalibration?
     var body: BodySummary?
+    var femora: [FemurMask]?
     var qualityFlags: [QualityFlag]
     var labels: LabelsSummary?
     var notMeasuredYet: [String]
@@ -40,7 +41,7 @@ struct MeasurementsFile: Encodable {
     }
 
     static let pending = [
-        "bone, femur, vertebra, muscle and fat segmentation", "femur-region vBMD and proximal femur HU", "L1 HU and L1–L2 vBMD",
+        "femoral head sphere, neck and shaft axes, trochanters", "vertebra, muscle and fat segmentation", "femur-region vBMD and proximal femur HU", "L1 HU and L1–L2 vBMD",
         "CTXA areal BMD and T-score", "hip structural analysis", "finite-element strength", "body composition",
     ]
 }
@@ -49,7 +50,7 @@ struct MeasurementsFile: Encodable {
 /// none), the body mask, quality flags. Returns the file contents; nothing is written here.
 func analyzeCT(scan: ScanResult, options: CalibrationOptions) -> (file: MeasurementsFile, labels: [UInt8]?) {
     var file = MeasurementsFile(software: "OsteoCT \(OsteoCTVersion.string)", status: "not-run", reason: nil, series: nil, calibration: nil,
-                                body: nil, qualityFlags: [], labels: nil, notMeasuredYet: MeasurementsFile.pending)
+                                body: nil, femora: nil, qualityFlags: [], labels: nil, notMeasuredYet: MeasurementsFile.pending)
     let stack: ImageStack
     do { stack = try StackLookup.find(in: scan, selector: "hip") } catch {
         file.reason = "no series suitable for hip analysis: \(error.description)"
@@ -84,11 +85,23 @@ func analyzeCT(scan: ScanResult, options: CalibrationOptions) -> (file: Measurem
         file.body = .init(volume_cm3: (Double(body.voxels) * voxel * 10).rounded() / 10, equipmentPixelsRemoved: body.equipmentPixels, notes: body.notes)
     }
     file.qualityFlags += QualityChecks.assess(v, body: body, calibration: file.calibration!, sliceThickness: s.sliceThickness)
-    file.status = "done"
     var labels: [UInt8]?
     if let body {
-        labels = (try? Zlib.deflate(NIfTI.encode(body.mask, description: "OsteoCT labels"), format: .gzip))
-        file.labels = .init(file: "labels.nii.gz", values: ["0": "outside the body", "1": "body (table and pad removed)"])
+        // A side with metal is not segmented (the prosthesis replaces the bone).
+        let excluded = Set(file.qualityFlags.compactMap { f -> FemurMask.Side? in
+            f.code == "metal-left" ? .left : f.code == "metal-right" ? .right : nil
+        })
+        let femurs = FemurSegmenter.segment(v, body: body, exclude: excluded)
+        file.femora = femurs.femora
+        for f in femurs.femora where !f.separated {
+            file.qualityFlags.append(QualityFlag(code: "femur-\(f.side.rawValue)-not-separated", severity: "exclude", message: f.notes.joined(separator: "; ")))
+        }
+        var map = body.mask
+        for q in 0..<map.voxels.count where femurs.labels.voxels[q] != 0 { map.voxels[q] = femurs.labels.voxels[q] }
+        labels = (try? Zlib.deflate(NIfTI.encode(map, description: "OsteoCT labels"), format: .gzip))
+        file.labels = .init(file: "labels.nii.gz", values: ["0": "outside the body", "1": "body (table and pad removed)",
+                                                             "\(FemurSegmenter.rightLabel)": "right proximal femur", "\(FemurSegmenter.leftLabel)": "left proximal femur"])
     }
+    file.status = "done"
     return (file, labels)
 }

@@ -22,6 +22,9 @@
 #   9. generated code and conformance files are reproducible: gen-fhir-models.py into a temporary
 #      folder = Sources/FHIR/Generated; gen-profiles.py --check; make-examples.sh --check
 #  10. `osteoct bench fhir` vs fhir.resources on the same 1,000-resource files: ratios (target ≥ 5×)
+#   QCT:
+#  11. `osteoct analyze` of the standard phantom (0.742 × 1.25 mm, noise 22 HU, PSF 1.3 mm) read back
+#      with nibabel: body Dice ≥ 0.99, each femur Dice ≥ 0.95, calibration within 1 % of truth
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 WORK="$ROOT/Tests/interop/work"
@@ -202,6 +205,15 @@ sys.exit(0 if min(ratios) >= 5 else 1)
 PY
 }
 check "bench fhir: 1,000-resource Bundle decode/encode vs fhir.resources (>= 5x each)" bench_fhir
+
+# 11. QCT against the standard phantom's truth
+qct_standard() {
+    "$OSTEOCT" phantom "$WORK/phantom-standard" --size standard --seed 3 >/dev/null
+    "$OSTEOCT" analyze "$WORK/phantom-standard/dicom" --out "$WORK/qct-standard" --issued 2026-11-25T10:00:00Z \
+        --profiles "$WORK/no-profiles" >/dev/null
+    $PY Tests/interop/qct_check.py "$WORK/phantom-standard" "$WORK/qct-standard"
+}
+check "analyze on the standard phantom: body and femur masks (nibabel) and calibration vs truth" qct_standard
 
 if [ "$failures" -gt 0 ]; then echo "$failures interop check(s) failed"; exit 1; fi
 echo "all interop checks passed"

@@ -1,0 +1,147 @@
+// Left and right proximal femur, classical rules (no model):
+//  1. bone = HU > 175 inside the body (our choice from the digital phantom: muscle 29 HU plus noise
+//     stays below it, femoral cortex and most trabecular bone above; between 150 and 200 HU the femur
+//     Dice changed by < 0.005);
+//  2. 3-D components (6-connected): at this threshold the hip joint space (3–5 mm of cartilage and
+//     fluid, phantom-anatomy.md §1) keeps femur and acetabulum apart;
+//  3. the femur of a side is the component holding most bone in the lowest 5 % of slices on that
+//     side of the body's mid-line (the shaft leaves the scan at its inferior end);
+//  4. holes inside that component are filled slice by slice (marrow and low-density trabecular
+//     bone lie inside the cortex ring), never across components (the joint space stays open).
+// A femur that still reaches the pelvis (joint space narrowed, or blurred shut by thick slices) is
+// reported as not separated instead of being measured: its component comes within 40 mm of the
+// body's mid-line (the pubis does; a femoral head's medial edge lies ≈ 60 mm out, heads ≈ 85 mm from
+// the mid-line, phantom-anatomy.md §1) or exceeds 500 cm³.
+public import Imaging
+import Foundation
+
+public struct FemurMask: Codable, Sendable {
+    public enum Side: String, Codable, Sendable { case left, right }
+    public var side: Side
+    public var voxels: Int
+    public var volume_cm3: Double
+    /// Superior–inferior extent (mm) of the mask.
+    public var extent_mm: Double
+    public var separated: Bool
+    public var notes: [String]
+}
+
+public struct FemurSegmentation: Sendable {
+    /// 0 none, `FemurSegmenter.rightLabel`, `FemurSegmenter.leftLabel`.
+    public var labels: Volume<UInt8>
+    public var femora: [FemurMask]
+    public var notes: [String]
+}
+
+public enum FemurSegmenter {
+    public static let rightLabel: UInt8 = 2
+    public static let leftLabel: UInt8 = 3
+    static let boneHU: Int16 = 175
+    /// A proximal femur in a hip scan is well under this (phantom: ≈ 150 cm³ over 88 mm below the
+    /// head to the head's top); more means the component took in pelvis or spine.
+    static let maxFemurVolume_cm3 = 500.0
+    static let midlineClearance_mm = 40.0
+
+    public static func segment(_ v: Volume<Int16>, body: BodyMask, exclude: Set<FemurMask.Side> = []) -> FemurSegmentation {
+        let nx = v.size.x, ny = v.size.y, nz = v.size.z, plane = nx * ny
+        var notes: [String] = []
+        let up = v.geometry.direction.c2.z >= 0  // k grows toward the head
+        // 1–2. Bone components.
+        var comp = [Int32](repeating: 0, count: v.voxels.count)
+        var next: Int32 = 0
+        var stack: [Int] = []
+        for start in 0..<v.voxels.count where comp[start] == 0 && body.mask.voxels[start] != 0 && v.voxels[start] > boneHU {
+            next += 1
+            comp[start] = next
+            stack.append(start)
+            while let q = stack.popLast() {
+                let i = q % nx, j = (q / nx) % ny, k = q / plane
+                for (ok, n) in [(i > 0, q - 1), (i < nx - 1, q + 1), (j > 0, q - nx), (j < ny - 1, q + nx), (k > 0, q - plane), (k < nz - 1, q + plane)]
+                where ok && comp[n] == 0 && body.mask.voxels[n] != 0 && v.voxels[n] > boneHU {
+                    comp[n] = next
+                    stack.append(n)
+                }
+            }
+        }
+        // The body's mid-line (x, LPS): patient's left is +x.
+        var sx = 0.0, count = 0.0
+        for q in stride(from: 0, to: body.mask.voxels.count, by: 5) where body.mask.voxels[q] != 0 {
+            sx += v.geometry.world(Double(q % nx), Double((q / nx) % ny), Double(q / plane)).x
+            count += 1
+        }
+        let midX = count > 0 ? sx / count : v.geometry.world(Double(nx - 1) / 2, 0, 0).x
+        // 3. Per side, the component with most voxels in the lowest 5 % of slices.
+        let low = max(1, nz / 20)
+        var votes: [FemurMask.Side: [Int32: Int]] = [.left: [:], .right: [:]]
+        for t in 0..<low {
+            let k = up ? t : nz - 1 - t
+            for p in 0..<plane where comp[p + plane * k] != 0 {
+                let x = v.geometry.world(Double(p % nx), Double(p / nx), Double(k)).x
+                votes[x >= midX ? .left : .right]![comp[p + plane * k], default: 0] += 1
+            }
+        }
+        var labels = [UInt8](repeating: 0, count: v.voxels.count)
+        var femora: [FemurMask] = []
+        let voxel_cm3 = v.geometry.spacing.x * v.geometry.spacing.y * v.geometry.spacing.z / 1000
+        for side in [FemurMask.Side.right, .left] {
+            if exclude.contains(side) { notes.append("\(side.rawValue) femur not segmented: excluded (metal)"); continue }
+            guard let (id, n) = votes[side]!.max(by: { ($0.value, $1.key) < ($1.value, $0.key) }), n >= 10 else {
+                notes.append("no \(side.rawValue) femoral shaft at the inferior end of the scan: the \(side.rawValue) femur is not segmented")
+                continue
+            }
+            let value = side == .left ? leftLabel : rightLabel
+            // Joined to the pelvis when the component reaches near the mid-line.
+            var nearMidline = false
+            for q in 0..<comp.count where comp[q] == id {
+                let x = v.geometry.world(Double(q % nx), Double((q / nx) % ny), Double(q / plane)).x
+                if abs(x - midX) < midlineClearance_mm { nearMidline = true; break }
+            }
+            // 4. The component, holes filled per slice within its bounding box.
+            var total = 0, kMin = nz, kMax = -1
+            for k in 0..<nz {
+                var i0 = nx, i1 = -1, j0 = ny, j1 = -1
+                for p in 0..<plane where comp[p + plane * k] == id {
+                    let i = p % nx, j = p / nx
+                    i0 = min(i0, i); i1 = max(i1, i); j0 = min(j0, j); j1 = max(j1, j)
+                }
+                guard i1 >= 0 else { continue }
+                kMin = min(kMin, k); kMax = max(kMax, k)
+                // Background = reached from the box edge (4-connected) without crossing the component.
+                let w = i1 - i0 + 3, h = j1 - j0 + 3
+                var outside = [Bool](repeating: false, count: w * h)
+                func inside(_ a: Int, _ b: Int) -> Bool {
+                    let i = a + i0 - 1, j = b + j0 - 1
+                    return i >= i0 && i <= i1 && j >= j0 && j <= j1 && comp[i + nx * j + plane * k] == id
+                }
+                var s = [0]
+                outside[0] = true
+                while let c = s.popLast() {
+                    let a = c % w, b = c / w
+                    for (ok, na, nb) in [(a > 0, a - 1, b), (a < w - 1, a + 1, b), (b > 0, a, b - 1), (b < h - 1, a, b + 1)]
+                    where ok && !outside[nb * w + na] && !inside(na, nb) {
+                        outside[nb * w + na] = true
+                        s.append(nb * w + na)
+                    }
+                }
+                for b in 1..<(h - 1) {
+                    for a in 1..<(w - 1) where !outside[b * w + a] {
+                        let q = (a + i0 - 1) + nx * (b + j0 - 1) + plane * k
+                        if labels[q] == 0 { labels[q] = value; total += 1 }
+                    }
+                }
+            }
+            let volume = Double(total) * voxel_cm3
+            let separated = volume <= maxFemurVolume_cm3 && !nearMidline
+            var fnotes: [String] = []
+            if !separated {
+                fnotes.append(String(format: "the %@ femur is joined to the pelvis (component of %.0f cm³%@; joint space narrowed or blurred shut by thick slices): not measured",
+                                     side.rawValue, volume, nearMidline ? String(format: " reaching within %.0f mm of the mid-line", midlineClearance_mm) : ""))
+                for q in 0..<labels.count where labels[q] == value { labels[q] = 0 }
+            }
+            femora.append(FemurMask(side: side, voxels: separated ? total : 0, volume_cm3: separated ? volume : 0,
+                                    extent_mm: Double(max(0, kMax - kMin + 1)) * v.geometry.spacing.z, separated: separated, notes: fnotes))
+        }
+        let mask = (try? Volume(size: v.size, geometry: v.geometry, voxels: labels)) ?? body.mask
+        return FemurSegmentation(labels: mask, femora: femora, notes: notes)
+    }
+}

@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""Check `osteoct analyze` of a digital phantom against its ground truth, reading OsteoCT's
+label map with nibabel (an independent NIfTI reader).
+
+Usage: qct_check.py PHANTOM_DIR ANALYZE_DIR
+
+PHANTOM_DIR holds truth.json and labels.nii.gz (`osteoct phantom`); ANALYZE_DIR holds
+measurements.json and labels.nii.gz (`osteoct analyze`). Checks:
+  - the two label maps share the grid (affines equal to 1e-4 mm);
+  - body mask Dice >= 0.99 against every phantom label except air, couch, calibration pad and
+    outside-the-field-of-view;
+  - each proximal femur (OsteoCT labels 2 right, 3 left) Dice >= 0.95 against the phantom's
+    femur_<side>_* labels (issue 3 target);
+  - synchronous calibration slope and intercept within 1 % / 2 HU of truth.json densityModel.
+Prints the figures; exit 0 when all pass, 1 otherwise.
+"""
+import json
+import sys
+
+import nibabel as nib
+import numpy as np
+
+
+def dice(a, b):
+    return 2.0 * np.logical_and(a, b).sum() / max(1, a.sum() + b.sum())
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    ph, an = sys.argv[1], sys.argv[2]
+    truth = json.load(open(f"{ph}/truth.json"))
+    meas = json.load(open(f"{an}/measurements.json"))
+    t_img, o_img = nib.load(f"{ph}/labels.nii.gz"), nib.load(f"{an}/labels.nii.gz")
+    ok = True
+    if not np.allclose(t_img.affine, o_img.affine, atol=1e-4) or t_img.shape != o_img.shape:
+        print(f"grid differs: {t_img.shape} {o_img.shape}\n{t_img.affine}\n{o_img.affine}")
+        return 1
+    t = np.asarray(t_img.dataobj)
+    o = np.asarray(o_img.dataobj)
+    ids = {l["name"]: l["id"] for l in truth["labels"]}
+    equipment = [i for n, i in ids.items() if n in ("air", "table_shell", "table_foam", "calibration_resin", "outside_field_of_view")
+                 or n.startswith("calibration_")]
+    body = ~np.isin(t, equipment)
+    d_body = dice(o > 0, body)
+    print(f"body Dice {d_body:.4f} (>= 0.99)")
+    ok &= d_body >= 0.99
+    for side, value in (("right", 2), ("left", 3)):
+        femur = np.isin(t, [i for n, i in ids.items() if n.startswith(f"femur_{side}")])
+        d = dice(o == value, femur)
+        print(f"{side} femur Dice {d:.4f} (>= 0.95)")
+        ok &= d >= 0.95
+    cal = meas["calibration"]
+    dm = truth["densityModel"]
+    ds = cal["slope_HU_per_mgcm3"] / dm["slope_HU_per_mgcm3"] - 1
+    di = cal["intercept_HU"] - dm["intercept_HU"]
+    print(f"calibration {cal['method']}: slope {cal['slope_HU_per_mgcm3']:.4f} ({100 * ds:+.2f} %), intercept {cal['intercept_HU']:+.2f} HU")
+    ok &= cal["method"] == "synchronous-phantom" and abs(ds) <= 0.01 and abs(di) <= 2
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
