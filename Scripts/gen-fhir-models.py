@@ -455,7 +455,7 @@ class ChoiceEnum:
         self.full = full
         self.elem = elem
         self.cases = []  # [case name, wire name, swift type, target node, indirect]
-        self.needs_placeholder = False
+        self.needs_standInForMissing = False
 
 
 class Generator:
@@ -658,7 +658,7 @@ class Generator:
         self.nodes[ce.full] = ce
         p = Prop(el, "choice", name, ce.full)
         if p.required:
-            ce.needs_placeholder = True
+            ce.needs_standInForMissing = True
         s.props.append(p)
 
     # ---- recursion -------------------------------------------------------------------------------
@@ -806,11 +806,11 @@ class Emitter:
                 w.line(f"self.{p.name} = {p.name}")
         w.dedent()
         w.line("}")
-        # placeholder
+        # standInForMissing
         w.line()
         req = [p for p in s.props if p.kind in ("url", "value", "choice") and p.required and not p.array]
-        args = ", ".join(label(p.bare) + ": " + ('""' if p.kind == "url" else ".placeholder") for p in req)
-        w.line(f"public static var placeholder: Self {{ Self({args}) }}")
+        args = ", ".join(label(p.bare) + ": " + ('""' if p.kind == "url" else ".standInForMissing") for p in req)
+        w.line(f"public static var standInForMissing: Self {{ Self({args}) }}")
         # decoder
         w.line()
         w.line("public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {")
@@ -885,8 +885,8 @@ class Emitter:
         w.line()
         names = ", ".join(f'"{c[1]}"' for c in ce.cases)
         w.line(f"static let names = [{names}]")
-        if ce.needs_placeholder:
-            w.line(f"static var placeholder: Self {{ .{ce.cases[0][0]}(.placeholder) }}")
+        if ce.needs_standInForMissing:
+            w.line(f"static var standInForMissing: Self {{ .{ce.cases[0][0]}(.standInForMissing) }}")
         w.line()
         w.line("init?(_ r: inout FHIRChildReader, _ context: inout FHIRDecodingContext) {")
         w.indent()
@@ -900,13 +900,13 @@ class Emitter:
         w.line("}")
         w.dedent()
         w.line("}")
-        if ce.needs_placeholder:
+        if ce.needs_standInForMissing:
             w.line()
             w.line("static func required(_ r: inout FHIRChildReader, _ name: String, _ context: inout FHIRDecodingContext) -> Self {")
             w.indent()
             w.line("if let v = Self(&r, &context) { return v }")
             w.line('context.record(.error, "required", "required element \'\\(name)[x]\' is missing", at: name + "[x]")')
-            w.line("return .placeholder")
+            w.line("return .standInForMissing")
             w.dedent()
             w.line("}")
         w.line()
@@ -1000,7 +1000,7 @@ def emit_anyresource(gen):
     L("/// An R4 resource type OsteOCT does not model (or not a resource at all), kept unchanged.".replace("OsteOCT", "OsteoCT"))
     L("case unknown(FHIRElement)")
     L()
-    L('public static var placeholder: Self { .unknown(FHIRElement(name: "Basic")) }')
+    L('public static var standInForMissing: Self { .unknown(FHIRElement(name: "Basic")) }')
     L()
     L("/// Decodes a resource element (named by its resource type).")
     L("public init(resource e: FHIRElement, _ context: inout FHIRDecodingContext) {")
@@ -1027,7 +1027,7 @@ def emit_anyresource(gen):
     w.indent()
     L("guard wrapper.children.count == 1, wrapper.value == nil else {")
     L('    context.record(.error, "structure", "\'\\(wrapper.name)\' must hold exactly one resource, found \\(wrapper.children.count) element(s)")')
-    L("    self = .placeholder")
+    L("    self = .standInForMissing")
     L("    return")
     L("}")
     L("self.init(resource: wrapper.children[0], &context)")

@@ -102,7 +102,7 @@ func observationTree() -> FHIRElement {
     var context = FHIRDecodingContext()
     context.enter("Observation")  // the caller names the element it decodes
     let obs = Observation(from: tree, &context)
-    #expect(obs.code == .placeholder)
+    #expect(obs.code == .standInForMissing)
     #expect(context.hasErrors)
     #expect(context.issues.contains { $0.severity == .error && $0.code == "required" && $0.expression == "Observation.code" })
 }
@@ -224,7 +224,7 @@ func bundleTree() -> FHIRElement {
 
     var c2 = FHIRDecodingContext()
     let w = FHIRElement(name: "resource", children: [FHIRElement(name: "Patient"), FHIRElement(name: "Patient")])
-    #expect(AnyResource(from: w, &c2) == .placeholder)
+    #expect(AnyResource(from: w, &c2) == .standInForMissing)
     #expect(c2.issues.first?.code == "structure")
 
     #expect(fhirR4ResourceTypes.contains("Basic"))

@@ -46,12 +46,13 @@ public struct FHIRDecodingContext: Sendable {
 /// A FHIR data type, backbone element or resource that decodes from and encodes to `FHIRElement`.
 public protocol FHIRType: Sendable, Equatable {
     /// Decodes `element` (its name is the property name, or the resource type for resources).
-    /// Problems are recorded in `context`; required parts that are missing get `placeholder`s.
+    /// Problems are recorded in `context`; a missing required part is recorded as an error and
+    /// filled with `standInForMissing` so that decoding goes on and reports every problem at once.
     init(from element: FHIRElement, _ context: inout FHIRDecodingContext)
     /// Encodes as an element called `name`.
     func encode(name: String) -> FHIRElement
     /// A value standing in for a missing required element (after an error was recorded).
-    static var placeholder: Self { get }
+    static var standInForMissing: Self { get }
 }
 
 /// A resource type.
@@ -125,7 +126,7 @@ public struct FHIRChildReader {
     public mutating func required<T: FHIRType>(_ name: String, _ context: inout FHIRDecodingContext) -> T {
         if let v: T = optional(name, &context) { return v }
         context.record(.error, "required", "required element '\(name)' is missing", at: name)
-        return T.placeholder
+        return T.standInForMissing
     }
 
     /// 0..* (or 1..* with `minimum: 1`)

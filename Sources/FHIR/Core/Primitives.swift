@@ -25,7 +25,7 @@ public struct FHIRPrimitive<V: FHIRPrimitiveValue>: FHIRType {
         self.extension = `extension`
     }
 
-    public static var placeholder: Self { Self(nil) }
+    public static var standInForMissing: Self { Self(nil) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         if let text = e.value {

@@ -60,7 +60,7 @@ public indirect enum AnyResource: FHIRType {
     /// An R4 resource type OsteoCT does not model (or not a resource at all), kept unchanged.
     case unknown(FHIRElement)
 
-    public static var placeholder: Self { .unknown(FHIRElement(name: "Basic")) }
+    public static var standInForMissing: Self { .unknown(FHIRElement(name: "Basic")) }
 
     /// Decodes a resource element (named by its resource type).
     public init(resource e: FHIRElement, _ context: inout FHIRDecodingContext) {
@@ -106,7 +106,7 @@ public indirect enum AnyResource: FHIRType {
     public init(from wrapper: FHIRElement, _ context: inout FHIRDecodingContext) {
         guard wrapper.children.count == 1, wrapper.value == nil else {
             context.record(.error, "structure", "'\(wrapper.name)' must hold exactly one resource, found \(wrapper.children.count) element(s)")
-            self = .placeholder
+            self = .standInForMissing
             return
         }
         self.init(resource: wrapper.children[0], &context)

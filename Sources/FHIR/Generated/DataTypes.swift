@@ -45,7 +45,7 @@ public struct Address: FHIRType {
         self.period = period
     }
 
-    public static var placeholder: Self { Self() }
+    public static var standInForMissing: Self { Self() }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)
@@ -105,7 +105,7 @@ public struct Annotation: FHIRType {
         self.text = text
     }
 
-    public static var placeholder: Self { Self(text: .placeholder) }
+    public static var standInForMissing: Self { Self(text: .standInForMissing) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)
@@ -193,7 +193,7 @@ public struct Attachment: FHIRType {
         self.creation = creation
     }
 
-    public static var placeholder: Self { Self() }
+    public static var standInForMissing: Self { Self() }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)
@@ -246,7 +246,7 @@ public struct CodeableConcept: FHIRType {
         self.text = text
     }
 
-    public static var placeholder: Self { Self() }
+    public static var standInForMissing: Self { Self() }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)
@@ -296,7 +296,7 @@ public struct Coding: FHIRType {
         self.userSelected = userSelected
     }
 
-    public static var placeholder: Self { Self() }
+    public static var standInForMissing: Self { Self() }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)
@@ -343,7 +343,7 @@ public struct ContactDetail: FHIRType {
         self.telecom = telecom
     }
 
-    public static var placeholder: Self { Self() }
+    public static var standInForMissing: Self { Self() }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)
@@ -393,7 +393,7 @@ public struct ContactPoint: FHIRType {
         self.period = period
     }
 
-    public static var placeholder: Self { Self() }
+    public static var standInForMissing: Self { Self() }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)
@@ -443,7 +443,7 @@ public struct Contributor: FHIRType {
         self.contact = contact
     }
 
-    public static var placeholder: Self { Self(type: .placeholder, name: .placeholder) }
+    public static var standInForMissing: Self { Self(type: .standInForMissing, name: .standInForMissing) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)
@@ -504,7 +504,7 @@ public struct DataRequirement: FHIRType {
         self.sort = sort
     }
 
-    public static var placeholder: Self { Self(type: .placeholder) }
+    public static var standInForMissing: Self { Self(type: .standInForMissing) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)
@@ -586,7 +586,7 @@ public struct DataRequirement: FHIRType {
             self.code = code
         }
 
-        public static var placeholder: Self { Self() }
+        public static var standInForMissing: Self { Self() }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
             var r = FHIRChildReader(e)
@@ -632,7 +632,7 @@ public struct DataRequirement: FHIRType {
             self.value = value
         }
 
-        public static var placeholder: Self { Self() }
+        public static var standInForMissing: Self { Self() }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
             var r = FHIRChildReader(e)
@@ -702,7 +702,7 @@ public struct DataRequirement: FHIRType {
             self.direction = direction
         }
 
-        public static var placeholder: Self { Self(path: .placeholder, direction: .placeholder) }
+        public static var standInForMissing: Self { Self(path: .standInForMissing, direction: .standInForMissing) }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
             var r = FHIRChildReader(e)
@@ -780,7 +780,7 @@ public struct Dosage: FHIRType {
         self.maxDosePerLifetime = maxDosePerLifetime
     }
 
-    public static var placeholder: Self { Self() }
+    public static var standInForMissing: Self { Self() }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)
@@ -871,7 +871,7 @@ public struct Dosage: FHIRType {
             self.rate = rate
         }
 
-        public static var placeholder: Self { Self() }
+        public static var standInForMissing: Self { Self() }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
             var r = FHIRChildReader(e)
@@ -979,7 +979,7 @@ public struct Expression: FHIRType {
         self.reference = reference
     }
 
-    public static var placeholder: Self { Self(language: .placeholder) }
+    public static var standInForMissing: Self { Self(language: .standInForMissing) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)
@@ -1026,7 +1026,7 @@ public struct Extension: FHIRType {
         self.value = value
     }
 
-    public static var placeholder: Self { Self(url: "") }
+    public static var standInForMissing: Self { Self(url: "") }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)
@@ -1252,7 +1252,7 @@ public struct HumanName: FHIRType {
         self.period = period
     }
 
-    public static var placeholder: Self { Self() }
+    public static var standInForMissing: Self { Self() }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)
@@ -1319,7 +1319,7 @@ public struct Identifier: FHIRType {
         _assigner = fhirBox(assigner)
     }
 
-    public static var placeholder: Self { Self() }
+    public static var standInForMissing: Self { Self() }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)
@@ -1380,7 +1380,7 @@ public struct Meta: FHIRType {
         self.tag = tag
     }
 
-    public static var placeholder: Self { Self() }
+    public static var standInForMissing: Self { Self() }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)
@@ -1430,7 +1430,7 @@ public struct Money: FHIRType {
         self.currency = currency
     }
 
-    public static var placeholder: Self { Self() }
+    public static var standInForMissing: Self { Self() }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)
@@ -1471,7 +1471,7 @@ public struct Narrative: FHIRType {
         self.div = div
     }
 
-    public static var placeholder: Self { Self(status: .placeholder, div: .placeholder) }
+    public static var standInForMissing: Self { Self(status: .standInForMissing, div: .standInForMissing) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)
@@ -1527,7 +1527,7 @@ public struct ParameterDefinition: FHIRType {
         self.profile = profile
     }
 
-    public static var placeholder: Self { Self(use: .placeholder, type: .placeholder) }
+    public static var standInForMissing: Self { Self(use: .standInForMissing, type: .standInForMissing) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)
@@ -1578,7 +1578,7 @@ public struct Period: FHIRType {
         self.end = end
     }
 
-    public static var placeholder: Self { Self() }
+    public static var standInForMissing: Self { Self() }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)
@@ -1628,7 +1628,7 @@ public struct Quantity: FHIRType {
         self.code = code
     }
 
-    public static var placeholder: Self { Self() }
+    public static var standInForMissing: Self { Self() }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)
@@ -1675,7 +1675,7 @@ public struct FHIRRange: FHIRType {
         self.high = high
     }
 
-    public static var placeholder: Self { Self() }
+    public static var standInForMissing: Self { Self() }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)
@@ -1716,7 +1716,7 @@ public struct Ratio: FHIRType {
         self.denominator = denominator
     }
 
-    public static var placeholder: Self { Self() }
+    public static var standInForMissing: Self { Self() }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)
@@ -1763,7 +1763,7 @@ public struct Reference: FHIRType {
         self.display = display
     }
 
-    public static var placeholder: Self { Self() }
+    public static var standInForMissing: Self { Self() }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)
@@ -1823,7 +1823,7 @@ public struct RelatedArtifact: FHIRType {
         self.resource = resource
     }
 
-    public static var placeholder: Self { Self(type: .placeholder) }
+    public static var standInForMissing: Self { Self(type: .standInForMissing) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)
@@ -1889,7 +1889,7 @@ public struct SampledData: FHIRType {
         self.data = data
     }
 
-    public static var placeholder: Self { Self(origin: .placeholder, period: .placeholder, dimensions: .placeholder) }
+    public static var standInForMissing: Self { Self(origin: .standInForMissing, period: .standInForMissing, dimensions: .standInForMissing) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)
@@ -1957,7 +1957,7 @@ public struct Signature: FHIRType {
         self.data = data
     }
 
-    public static var placeholder: Self { Self(when: .placeholder, who: .placeholder) }
+    public static var standInForMissing: Self { Self(when: .standInForMissing, who: .standInForMissing) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)
@@ -2014,7 +2014,7 @@ public struct Timing: FHIRType {
         self.code = code
     }
 
-    public static var placeholder: Self { Self() }
+    public static var standInForMissing: Self { Self() }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)
@@ -2095,7 +2095,7 @@ public struct Timing: FHIRType {
             self.offset = offset
         }
 
-        public static var placeholder: Self { Self() }
+        public static var standInForMissing: Self { Self() }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
             var r = FHIRChildReader(e)
@@ -2201,7 +2201,7 @@ public struct TriggerDefinition: FHIRType {
         self.condition = condition
     }
 
-    public static var placeholder: Self { Self(type: .placeholder) }
+    public static var standInForMissing: Self { Self(type: .standInForMissing) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)
@@ -2280,7 +2280,7 @@ public struct UsageContext: FHIRType {
         self.value = value
     }
 
-    public static var placeholder: Self { Self(code: .placeholder, value: .placeholder) }
+    public static var standInForMissing: Self { Self(code: .standInForMissing, value: .standInForMissing) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)
@@ -2308,7 +2308,7 @@ public struct UsageContext: FHIRType {
         case reference(Reference)
 
         static let names = ["valueCodeableConcept", "valueQuantity", "valueRange", "valueReference"]
-        static var placeholder: Self { .codeableConcept(.placeholder) }
+        static var standInForMissing: Self { .codeableConcept(.standInForMissing) }
 
         init?(_ r: inout FHIRChildReader, _ context: inout FHIRDecodingContext) {
             guard let hit = r.choice(Self.names, &context) else { return nil }
@@ -2326,7 +2326,7 @@ public struct UsageContext: FHIRType {
         static func required(_ r: inout FHIRChildReader, _ name: String, _ context: inout FHIRDecodingContext) -> Self {
             if let v = Self(&r, &context) { return v }
             context.record(.error, "required", "required element '\(name)[x]' is missing", at: name + "[x]")
-            return .placeholder
+            return .standInForMissing
         }
 
         func encode(into b: inout FHIRElementBuilder) {

@@ -65,7 +65,7 @@ public struct AuditEvent: FHIRDomainResource {
         self.entity = entity
     }
 
-    public static var placeholder: Self { Self(type: .placeholder, recorded: .placeholder, source: .placeholder) }
+    public static var standInForMissing: Self { Self(type: .standInForMissing, recorded: .standInForMissing, source: .standInForMissing) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)
@@ -163,7 +163,7 @@ public struct AuditEvent: FHIRDomainResource {
             self.purposeOfUse = purposeOfUse
         }
 
-        public static var placeholder: Self { Self(requestor: .placeholder) }
+        public static var standInForMissing: Self { Self(requestor: .standInForMissing) }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
             var r = FHIRChildReader(e)
@@ -224,7 +224,7 @@ public struct AuditEvent: FHIRDomainResource {
                 self.type = type
             }
 
-            public static var placeholder: Self { Self() }
+            public static var standInForMissing: Self { Self() }
 
             public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
                 var r = FHIRChildReader(e)
@@ -272,7 +272,7 @@ public struct AuditEvent: FHIRDomainResource {
             self.type = type
         }
 
-        public static var placeholder: Self { Self(observer: .placeholder) }
+        public static var standInForMissing: Self { Self(observer: .standInForMissing) }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
             var r = FHIRChildReader(e)
@@ -339,7 +339,7 @@ public struct AuditEvent: FHIRDomainResource {
             self.detail = detail
         }
 
-        public static var placeholder: Self { Self() }
+        public static var standInForMissing: Self { Self() }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
             var r = FHIRChildReader(e)
@@ -396,7 +396,7 @@ public struct AuditEvent: FHIRDomainResource {
                 self.value = value
             }
 
-            public static var placeholder: Self { Self(type: .placeholder, value: .placeholder) }
+            public static var standInForMissing: Self { Self(type: .standInForMissing, value: .standInForMissing) }
 
             public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
                 var r = FHIRChildReader(e)
@@ -424,7 +424,7 @@ public struct AuditEvent: FHIRDomainResource {
                 case base64Binary(FHIRPrimitive<FHIRBase64Binary>)
 
                 static let names = ["valueString", "valueBase64Binary"]
-                static var placeholder: Self { .string(.placeholder) }
+                static var standInForMissing: Self { .string(.standInForMissing) }
 
                 init?(_ r: inout FHIRChildReader, _ context: inout FHIRDecodingContext) {
                     guard let hit = r.choice(Self.names, &context) else { return nil }
@@ -440,7 +440,7 @@ public struct AuditEvent: FHIRDomainResource {
                 static func required(_ r: inout FHIRChildReader, _ name: String, _ context: inout FHIRDecodingContext) -> Self {
                     if let v = Self(&r, &context) { return v }
                     context.record(.error, "required", "required element '\(name)[x]' is missing", at: name + "[x]")
-                    return .placeholder
+                    return .standInForMissing
                 }
 
                 func encode(into b: inout FHIRElementBuilder) {

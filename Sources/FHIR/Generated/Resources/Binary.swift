@@ -30,7 +30,7 @@ public struct Binary: FHIRResource {
         self.data = data
     }
 
-    public static var placeholder: Self { Self(contentType: .placeholder) }
+    public static var standInForMissing: Self { Self(contentType: .standInForMissing) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)

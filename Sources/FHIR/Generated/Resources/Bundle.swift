@@ -41,7 +41,7 @@ public struct Bundle: FHIRResource {
         self.signature = signature
     }
 
-    public static var placeholder: Self { Self(type: .placeholder) }
+    public static var standInForMissing: Self { Self(type: .standInForMissing) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)
@@ -96,7 +96,7 @@ public struct Bundle: FHIRResource {
             self.url = url
         }
 
-        public static var placeholder: Self { Self(relation: .placeholder, url: .placeholder) }
+        public static var standInForMissing: Self { Self(relation: .standInForMissing, url: .standInForMissing) }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
             var r = FHIRChildReader(e)
@@ -152,7 +152,7 @@ public struct Bundle: FHIRResource {
             self.response = response
         }
 
-        public static var placeholder: Self { Self() }
+        public static var standInForMissing: Self { Self() }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
             var r = FHIRChildReader(e)
@@ -203,7 +203,7 @@ public struct Bundle: FHIRResource {
                 self.score = score
             }
 
-            public static var placeholder: Self { Self() }
+            public static var standInForMissing: Self { Self() }
 
             public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
                 var r = FHIRChildReader(e)
@@ -259,7 +259,7 @@ public struct Bundle: FHIRResource {
                 self.ifNoneExist = ifNoneExist
             }
 
-            public static var placeholder: Self { Self(method: .placeholder, url: .placeholder) }
+            public static var standInForMissing: Self { Self(method: .standInForMissing, url: .standInForMissing) }
 
             public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
                 var r = FHIRChildReader(e)
@@ -320,7 +320,7 @@ public struct Bundle: FHIRResource {
                 self.outcome = outcome
             }
 
-            public static var placeholder: Self { Self(status: .placeholder) }
+            public static var standInForMissing: Self { Self(status: .standInForMissing) }
 
             public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
                 var r = FHIRChildReader(e)

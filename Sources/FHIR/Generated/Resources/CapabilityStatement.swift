@@ -112,7 +112,7 @@ public struct CapabilityStatement: FHIRDomainResource {
         self.document = document
     }
 
-    public static var placeholder: Self { Self(status: .placeholder, date: .placeholder, kind: .placeholder, fhirVersion: .placeholder) }
+    public static var standInForMissing: Self { Self(status: .standInForMissing, date: .standInForMissing, kind: .standInForMissing, fhirVersion: .standInForMissing) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)
@@ -216,7 +216,7 @@ public struct CapabilityStatement: FHIRDomainResource {
             self.releaseDate = releaseDate
         }
 
-        public static var placeholder: Self { Self(name: .placeholder) }
+        public static var standInForMissing: Self { Self(name: .standInForMissing) }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
             var r = FHIRChildReader(e)
@@ -265,7 +265,7 @@ public struct CapabilityStatement: FHIRDomainResource {
             self.custodian = custodian
         }
 
-        public static var placeholder: Self { Self(description: .placeholder) }
+        public static var standInForMissing: Self { Self(description: .standInForMissing) }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
             var r = FHIRChildReader(e)
@@ -329,7 +329,7 @@ public struct CapabilityStatement: FHIRDomainResource {
             self.compartment = compartment
         }
 
-        public static var placeholder: Self { Self(mode: .placeholder) }
+        public static var standInForMissing: Self { Self(mode: .standInForMissing) }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
             var r = FHIRChildReader(e)
@@ -387,7 +387,7 @@ public struct CapabilityStatement: FHIRDomainResource {
                 self.description = description
             }
 
-            public static var placeholder: Self { Self() }
+            public static var standInForMissing: Self { Self() }
 
             public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
                 var r = FHIRChildReader(e)
@@ -478,7 +478,7 @@ public struct CapabilityStatement: FHIRDomainResource {
                 self.operation = operation
             }
 
-            public static var placeholder: Self { Self(type: .placeholder) }
+            public static var standInForMissing: Self { Self(type: .standInForMissing) }
 
             public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
                 var r = FHIRChildReader(e)
@@ -551,7 +551,7 @@ public struct CapabilityStatement: FHIRDomainResource {
                     self.documentation = documentation
                 }
 
-                public static var placeholder: Self { Self(code: .placeholder) }
+                public static var standInForMissing: Self { Self(code: .standInForMissing) }
 
                 public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
                     var r = FHIRChildReader(e)
@@ -601,7 +601,7 @@ public struct CapabilityStatement: FHIRDomainResource {
                     self.documentation = documentation
                 }
 
-                public static var placeholder: Self { Self(name: .placeholder, type: .placeholder) }
+                public static var standInForMissing: Self { Self(name: .standInForMissing, type: .standInForMissing) }
 
                 public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
                     var r = FHIRChildReader(e)
@@ -652,7 +652,7 @@ public struct CapabilityStatement: FHIRDomainResource {
                     self.documentation = documentation
                 }
 
-                public static var placeholder: Self { Self(name: .placeholder, definition: .placeholder) }
+                public static var standInForMissing: Self { Self(name: .standInForMissing, definition: .standInForMissing) }
 
                 public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
                     var r = FHIRChildReader(e)
@@ -699,7 +699,7 @@ public struct CapabilityStatement: FHIRDomainResource {
                 self.documentation = documentation
             }
 
-            public static var placeholder: Self { Self(code: .placeholder) }
+            public static var standInForMissing: Self { Self(code: .standInForMissing) }
 
             public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
                 var r = FHIRChildReader(e)
@@ -750,7 +750,7 @@ public struct CapabilityStatement: FHIRDomainResource {
             self.supportedMessage = supportedMessage
         }
 
-        public static var placeholder: Self { Self() }
+        public static var standInForMissing: Self { Self() }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
             var r = FHIRChildReader(e)
@@ -797,7 +797,7 @@ public struct CapabilityStatement: FHIRDomainResource {
                 self.address = address
             }
 
-            public static var placeholder: Self { Self(protocol: .placeholder, address: .placeholder) }
+            public static var standInForMissing: Self { Self(protocol: .standInForMissing, address: .standInForMissing) }
 
             public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
                 var r = FHIRChildReader(e)
@@ -841,7 +841,7 @@ public struct CapabilityStatement: FHIRDomainResource {
                 self.definition = definition
             }
 
-            public static var placeholder: Self { Self(mode: .placeholder, definition: .placeholder) }
+            public static var standInForMissing: Self { Self(mode: .standInForMissing, definition: .standInForMissing) }
 
             public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
                 var r = FHIRChildReader(e)
@@ -889,7 +889,7 @@ public struct CapabilityStatement: FHIRDomainResource {
             self.profile = profile
         }
 
-        public static var placeholder: Self { Self(mode: .placeholder, profile: .placeholder) }
+        public static var standInForMissing: Self { Self(mode: .standInForMissing, profile: .standInForMissing) }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
             var r = FHIRChildReader(e)

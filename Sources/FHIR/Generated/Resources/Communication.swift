@@ -101,7 +101,7 @@ public struct Communication: FHIRDomainResource {
         self.note = note
     }
 
-    public static var placeholder: Self { Self(status: .placeholder) }
+    public static var standInForMissing: Self { Self(status: .standInForMissing) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)
@@ -193,7 +193,7 @@ public struct Communication: FHIRDomainResource {
             self.content = content
         }
 
-        public static var placeholder: Self { Self(content: .placeholder) }
+        public static var standInForMissing: Self { Self(content: .standInForMissing) }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
             var r = FHIRChildReader(e)
@@ -220,7 +220,7 @@ public struct Communication: FHIRDomainResource {
             case reference(Reference)
 
             static let names = ["contentString", "contentAttachment", "contentReference"]
-            static var placeholder: Self { .string(.placeholder) }
+            static var standInForMissing: Self { .string(.standInForMissing) }
 
             init?(_ r: inout FHIRChildReader, _ context: inout FHIRDecodingContext) {
                 guard let hit = r.choice(Self.names, &context) else { return nil }
@@ -237,7 +237,7 @@ public struct Communication: FHIRDomainResource {
             static func required(_ r: inout FHIRChildReader, _ name: String, _ context: inout FHIRDecodingContext) -> Self {
                 if let v = Self(&r, &context) { return v }
                 context.record(.error, "required", "required element '\(name)[x]' is missing", at: name + "[x]")
-                return .placeholder
+                return .standInForMissing
             }
 
             func encode(into b: inout FHIRElementBuilder) {

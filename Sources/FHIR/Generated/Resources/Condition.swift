@@ -83,7 +83,7 @@ public struct Condition: FHIRDomainResource {
         self.note = note
     }
 
-    public static var placeholder: Self { Self(subject: .placeholder) }
+    public static var standInForMissing: Self { Self(subject: .standInForMissing) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)
@@ -239,7 +239,7 @@ public struct Condition: FHIRDomainResource {
             self.type = type
         }
 
-        public static var placeholder: Self { Self() }
+        public static var standInForMissing: Self { Self() }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
             var r = FHIRChildReader(e)
@@ -285,7 +285,7 @@ public struct Condition: FHIRDomainResource {
             self.detail = detail
         }
 
-        public static var placeholder: Self { Self() }
+        public static var standInForMissing: Self { Self() }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
             var r = FHIRChildReader(e)

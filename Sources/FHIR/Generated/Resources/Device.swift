@@ -110,7 +110,7 @@ public struct Device: FHIRDomainResource {
         self.parent = parent
     }
 
-    public static var placeholder: Self { Self() }
+    public static var standInForMissing: Self { Self() }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)
@@ -223,7 +223,7 @@ public struct Device: FHIRDomainResource {
             self.entryType = entryType
         }
 
-        public static var placeholder: Self { Self() }
+        public static var standInForMissing: Self { Self() }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
             var r = FHIRChildReader(e)
@@ -275,7 +275,7 @@ public struct Device: FHIRDomainResource {
             self.type = type
         }
 
-        public static var placeholder: Self { Self(name: .placeholder, type: .placeholder) }
+        public static var standInForMissing: Self { Self(name: .standInForMissing, type: .standInForMissing) }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
             var r = FHIRChildReader(e)
@@ -319,7 +319,7 @@ public struct Device: FHIRDomainResource {
             self.version = version
         }
 
-        public static var placeholder: Self { Self(systemType: .placeholder) }
+        public static var standInForMissing: Self { Self(systemType: .standInForMissing) }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
             var r = FHIRChildReader(e)
@@ -366,7 +366,7 @@ public struct Device: FHIRDomainResource {
             self.value = value
         }
 
-        public static var placeholder: Self { Self(value: .placeholder) }
+        public static var standInForMissing: Self { Self(value: .standInForMissing) }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
             var r = FHIRChildReader(e)
@@ -415,7 +415,7 @@ public struct Device: FHIRDomainResource {
             self.valueCode = valueCode
         }
 
-        public static var placeholder: Self { Self(type: .placeholder) }
+        public static var standInForMissing: Self { Self(type: .standInForMissing) }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
             var r = FHIRChildReader(e)

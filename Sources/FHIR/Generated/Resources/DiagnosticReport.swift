@@ -86,7 +86,7 @@ public struct DiagnosticReport: FHIRDomainResource {
         self.presentedForm = presentedForm
     }
 
-    public static var placeholder: Self { Self(status: .placeholder, code: .placeholder) }
+    public static var standInForMissing: Self { Self(status: .standInForMissing, code: .standInForMissing) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)
@@ -197,7 +197,7 @@ public struct DiagnosticReport: FHIRDomainResource {
             self.link = link
         }
 
-        public static var placeholder: Self { Self(link: .placeholder) }
+        public static var standInForMissing: Self { Self(link: .standInForMissing) }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
             var r = FHIRChildReader(e)

@@ -66,7 +66,7 @@ public struct Endpoint: FHIRDomainResource {
         self.header = header
     }
 
-    public static var placeholder: Self { Self(status: .placeholder, connectionType: .placeholder, address: .placeholder) }
+    public static var standInForMissing: Self { Self(status: .standInForMissing, connectionType: .standInForMissing, address: .standInForMissing) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)

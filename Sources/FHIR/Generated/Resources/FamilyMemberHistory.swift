@@ -86,7 +86,7 @@ public struct FamilyMemberHistory: FHIRDomainResource {
         self.condition = condition
     }
 
-    public static var placeholder: Self { Self(status: .placeholder, patient: .placeholder, relationship: .placeholder) }
+    public static var standInForMissing: Self { Self(status: .standInForMissing, patient: .standInForMissing, relationship: .standInForMissing) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)
@@ -273,7 +273,7 @@ public struct FamilyMemberHistory: FHIRDomainResource {
             self.note = note
         }
 
-        public static var placeholder: Self { Self(code: .placeholder) }
+        public static var standInForMissing: Self { Self(code: .standInForMissing) }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
             var r = FHIRChildReader(e)

@@ -56,7 +56,7 @@ public struct Flag: FHIRDomainResource {
         self.author = author
     }
 
-    public static var placeholder: Self { Self(status: .placeholder, code: .placeholder, subject: .placeholder) }
+    public static var standInForMissing: Self { Self(status: .standInForMissing, code: .standInForMissing, subject: .standInForMissing) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)

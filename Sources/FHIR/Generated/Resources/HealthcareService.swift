@@ -104,7 +104,7 @@ public struct HealthcareService: FHIRDomainResource {
         self.endpoint = endpoint
     }
 
-    public static var placeholder: Self { Self() }
+    public static var standInForMissing: Self { Self() }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)
@@ -201,7 +201,7 @@ public struct HealthcareService: FHIRDomainResource {
             self.comment = comment
         }
 
-        public static var placeholder: Self { Self() }
+        public static var standInForMissing: Self { Self() }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
             var r = FHIRChildReader(e)
@@ -251,7 +251,7 @@ public struct HealthcareService: FHIRDomainResource {
             self.availableEndTime = availableEndTime
         }
 
-        public static var placeholder: Self { Self() }
+        public static var standInForMissing: Self { Self() }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
             var r = FHIRChildReader(e)
@@ -299,7 +299,7 @@ public struct HealthcareService: FHIRDomainResource {
             self.during = during
         }
 
-        public static var placeholder: Self { Self(description: .placeholder) }
+        public static var standInForMissing: Self { Self(description: .standInForMissing) }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
             var r = FHIRChildReader(e)

@@ -92,7 +92,7 @@ public struct ImagingStudy: FHIRDomainResource {
         self.series = series
     }
 
-    public static var placeholder: Self { Self(status: .placeholder, subject: .placeholder) }
+    public static var standInForMissing: Self { Self(status: .standInForMissing, subject: .standInForMissing) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)
@@ -211,7 +211,7 @@ public struct ImagingStudy: FHIRDomainResource {
             self.instance = instance
         }
 
-        public static var placeholder: Self { Self(uid: .placeholder, modality: .placeholder) }
+        public static var standInForMissing: Self { Self(uid: .standInForMissing, modality: .standInForMissing) }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
             var r = FHIRChildReader(e)
@@ -274,7 +274,7 @@ public struct ImagingStudy: FHIRDomainResource {
                 self.`actor` = `actor`
             }
 
-            public static var placeholder: Self { Self(actor: .placeholder) }
+            public static var standInForMissing: Self { Self(actor: .standInForMissing) }
 
             public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
                 var r = FHIRChildReader(e)
@@ -324,7 +324,7 @@ public struct ImagingStudy: FHIRDomainResource {
                 self.title = title
             }
 
-            public static var placeholder: Self { Self(uid: .placeholder, sopClass: .placeholder) }
+            public static var standInForMissing: Self { Self(uid: .standInForMissing, sopClass: .standInForMissing) }
 
             public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
                 var r = FHIRChildReader(e)

@@ -98,7 +98,7 @@ public struct Media: FHIRDomainResource {
         self.note = note
     }
 
-    public static var placeholder: Self { Self(status: .placeholder, content: .placeholder) }
+    public static var standInForMissing: Self { Self(status: .standInForMissing, content: .standInForMissing) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)

@@ -128,7 +128,7 @@ public struct MedicationRequest: FHIRDomainResource {
         self.eventHistory = eventHistory
     }
 
-    public static var placeholder: Self { Self(status: .placeholder, intent: .placeholder, medication: .placeholder, subject: .placeholder) }
+    public static var standInForMissing: Self { Self(status: .standInForMissing, intent: .standInForMissing, medication: .standInForMissing, subject: .standInForMissing) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)
@@ -252,7 +252,7 @@ public struct MedicationRequest: FHIRDomainResource {
         case reference(Reference)
 
         static let names = ["medicationCodeableConcept", "medicationReference"]
-        static var placeholder: Self { .codeableConcept(.placeholder) }
+        static var standInForMissing: Self { .codeableConcept(.standInForMissing) }
 
         init?(_ r: inout FHIRChildReader, _ context: inout FHIRDecodingContext) {
             guard let hit = r.choice(Self.names, &context) else { return nil }
@@ -268,7 +268,7 @@ public struct MedicationRequest: FHIRDomainResource {
         static func required(_ r: inout FHIRChildReader, _ name: String, _ context: inout FHIRDecodingContext) -> Self {
             if let v = Self(&r, &context) { return v }
             context.record(.error, "required", "required element '\(name)[x]' is missing", at: name + "[x]")
-            return .placeholder
+            return .standInForMissing
         }
 
         func encode(into b: inout FHIRElementBuilder) {
@@ -315,7 +315,7 @@ public struct MedicationRequest: FHIRDomainResource {
             self.performer = performer
         }
 
-        public static var placeholder: Self { Self() }
+        public static var standInForMissing: Self { Self() }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
             var r = FHIRChildReader(e)
@@ -368,7 +368,7 @@ public struct MedicationRequest: FHIRDomainResource {
                 self.duration = duration
             }
 
-            public static var placeholder: Self { Self() }
+            public static var standInForMissing: Self { Self() }
 
             public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
                 var r = FHIRChildReader(e)
@@ -413,7 +413,7 @@ public struct MedicationRequest: FHIRDomainResource {
             self.reason = reason
         }
 
-        public static var placeholder: Self { Self(allowed: .placeholder) }
+        public static var standInForMissing: Self { Self(allowed: .standInForMissing) }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
             var r = FHIRChildReader(e)
@@ -441,7 +441,7 @@ public struct MedicationRequest: FHIRDomainResource {
             case codeableConcept(CodeableConcept)
 
             static let names = ["allowedBoolean", "allowedCodeableConcept"]
-            static var placeholder: Self { .boolean(.placeholder) }
+            static var standInForMissing: Self { .boolean(.standInForMissing) }
 
             init?(_ r: inout FHIRChildReader, _ context: inout FHIRDecodingContext) {
                 guard let hit = r.choice(Self.names, &context) else { return nil }
@@ -457,7 +457,7 @@ public struct MedicationRequest: FHIRDomainResource {
             static func required(_ r: inout FHIRChildReader, _ name: String, _ context: inout FHIRDecodingContext) -> Self {
                 if let v = Self(&r, &context) { return v }
                 context.record(.error, "required", "required element '\(name)[x]' is missing", at: name + "[x]")
-                return .placeholder
+                return .standInForMissing
             }
 
             func encode(into b: inout FHIRElementBuilder) {

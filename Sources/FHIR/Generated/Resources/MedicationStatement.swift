@@ -83,7 +83,7 @@ public struct MedicationStatement: FHIRDomainResource {
         self.dosage = dosage
     }
 
-    public static var placeholder: Self { Self(status: .placeholder, medication: .placeholder, subject: .placeholder) }
+    public static var standInForMissing: Self { Self(status: .standInForMissing, medication: .standInForMissing, subject: .standInForMissing) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)
@@ -151,7 +151,7 @@ public struct MedicationStatement: FHIRDomainResource {
         case reference(Reference)
 
         static let names = ["medicationCodeableConcept", "medicationReference"]
-        static var placeholder: Self { .codeableConcept(.placeholder) }
+        static var standInForMissing: Self { .codeableConcept(.standInForMissing) }
 
         init?(_ r: inout FHIRChildReader, _ context: inout FHIRDecodingContext) {
             guard let hit = r.choice(Self.names, &context) else { return nil }
@@ -167,7 +167,7 @@ public struct MedicationStatement: FHIRDomainResource {
         static func required(_ r: inout FHIRChildReader, _ name: String, _ context: inout FHIRDecodingContext) -> Self {
             if let v = Self(&r, &context) { return v }
             context.record(.error, "required", "required element '\(name)[x]' is missing", at: name + "[x]")
-            return .placeholder
+            return .standInForMissing
         }
 
         func encode(into b: inout FHIRElementBuilder) {

@@ -104,7 +104,7 @@ public struct Observation: FHIRDomainResource {
         self.component = component
     }
 
-    public static var placeholder: Self { Self(status: .placeholder, code: .placeholder) }
+    public static var standInForMissing: Self { Self(status: .standInForMissing, code: .standInForMissing) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)
@@ -298,7 +298,7 @@ public struct Observation: FHIRDomainResource {
             self.text = text
         }
 
-        public static var placeholder: Self { Self() }
+        public static var standInForMissing: Self { Self() }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
             var r = FHIRChildReader(e)
@@ -359,7 +359,7 @@ public struct Observation: FHIRDomainResource {
             self.referenceRange = referenceRange
         }
 
-        public static var placeholder: Self { Self(code: .placeholder) }
+        public static var standInForMissing: Self { Self(code: .standInForMissing) }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
             var r = FHIRChildReader(e)

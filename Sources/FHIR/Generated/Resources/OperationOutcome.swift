@@ -35,7 +35,7 @@ public struct OperationOutcome: FHIRDomainResource {
         self.issue = issue
     }
 
-    public static var placeholder: Self { Self() }
+    public static var standInForMissing: Self { Self() }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)
@@ -98,7 +98,7 @@ public struct OperationOutcome: FHIRDomainResource {
             self.expression = expression
         }
 
-        public static var placeholder: Self { Self(severity: .placeholder, code: .placeholder) }
+        public static var standInForMissing: Self { Self(severity: .standInForMissing, code: .standInForMissing) }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
             var r = FHIRChildReader(e)

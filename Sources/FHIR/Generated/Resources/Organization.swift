@@ -62,7 +62,7 @@ public struct Organization: FHIRDomainResource {
         self.endpoint = endpoint
     }
 
-    public static var placeholder: Self { Self() }
+    public static var standInForMissing: Self { Self() }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)
@@ -137,7 +137,7 @@ public struct Organization: FHIRDomainResource {
             self.address = address
         }
 
-        public static var placeholder: Self { Self() }
+        public static var standInForMissing: Self { Self() }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
             var r = FHIRChildReader(e)

@@ -23,7 +23,7 @@ public struct Parameters: FHIRResource {
         self.parameter = parameter
     }
 
-    public static var placeholder: Self { Self() }
+    public static var standInForMissing: Self { Self() }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)
@@ -72,7 +72,7 @@ public struct Parameters: FHIRResource {
             self.part = part
         }
 
-        public static var placeholder: Self { Self(name: .placeholder) }
+        public static var standInForMissing: Self { Self(name: .standInForMissing) }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
             var r = FHIRChildReader(e)

@@ -80,7 +80,7 @@ public struct Patient: FHIRDomainResource {
         self.link = link
     }
 
-    public static var placeholder: Self { Self() }
+    public static var standInForMissing: Self { Self() }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)
@@ -228,7 +228,7 @@ public struct Patient: FHIRDomainResource {
             self.period = period
         }
 
-        public static var placeholder: Self { Self() }
+        public static var standInForMissing: Self { Self() }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
             var r = FHIRChildReader(e)
@@ -282,7 +282,7 @@ public struct Patient: FHIRDomainResource {
             self.preferred = preferred
         }
 
-        public static var placeholder: Self { Self(language: .placeholder) }
+        public static var standInForMissing: Self { Self(language: .standInForMissing) }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
             var r = FHIRChildReader(e)
@@ -326,7 +326,7 @@ public struct Patient: FHIRDomainResource {
             self.type = type
         }
 
-        public static var placeholder: Self { Self(other: .placeholder, type: .placeholder) }
+        public static var standInForMissing: Self { Self(other: .standInForMissing, type: .standInForMissing) }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
             var r = FHIRChildReader(e)

@@ -62,7 +62,7 @@ public struct Practitioner: FHIRDomainResource {
         self.communication = communication
     }
 
-    public static var placeholder: Self { Self() }
+    public static var standInForMissing: Self { Self() }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)
@@ -137,7 +137,7 @@ public struct Practitioner: FHIRDomainResource {
             self.issuer = issuer
         }
 
-        public static var placeholder: Self { Self(code: .placeholder) }
+        public static var standInForMissing: Self { Self(code: .standInForMissing) }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
             var r = FHIRChildReader(e)

@@ -62,7 +62,7 @@ public struct Provenance: FHIRDomainResource {
         self.signature = signature
     }
 
-    public static var placeholder: Self { Self(recorded: .placeholder) }
+    public static var standInForMissing: Self { Self(recorded: .standInForMissing) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)
@@ -163,7 +163,7 @@ public struct Provenance: FHIRDomainResource {
             self.onBehalfOf = onBehalfOf
         }
 
-        public static var placeholder: Self { Self(who: .placeholder) }
+        public static var standInForMissing: Self { Self(who: .standInForMissing) }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
             var r = FHIRChildReader(e)
@@ -214,7 +214,7 @@ public struct Provenance: FHIRDomainResource {
             self.agent = agent
         }
 
-        public static var placeholder: Self { Self(role: .placeholder, what: .placeholder) }
+        public static var standInForMissing: Self { Self(role: .standInForMissing, what: .standInForMissing) }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
             var r = FHIRChildReader(e)

@@ -83,7 +83,7 @@ public struct RiskAssessment: FHIRDomainResource {
         self.note = note
     }
 
-    public static var placeholder: Self { Self(status: .placeholder, subject: .placeholder) }
+    public static var standInForMissing: Self { Self(status: .standInForMissing, subject: .standInForMissing) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)
@@ -204,7 +204,7 @@ public struct RiskAssessment: FHIRDomainResource {
             self.rationale = rationale
         }
 
-        public static var placeholder: Self { Self() }
+        public static var standInForMissing: Self { Self() }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
             var r = FHIRChildReader(e)

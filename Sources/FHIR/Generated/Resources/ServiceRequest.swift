@@ -131,7 +131,7 @@ public struct ServiceRequest: FHIRDomainResource {
         self.relevantHistory = relevantHistory
     }
 
-    public static var placeholder: Self { Self(status: .placeholder, intent: .placeholder, subject: .placeholder) }
+    public static var standInForMissing: Self { Self(status: .standInForMissing, intent: .standInForMissing, subject: .standInForMissing) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)

@@ -53,7 +53,7 @@ public struct Subscription: FHIRDomainResource {
         self.channel = channel
     }
 
-    public static var placeholder: Self { Self(status: .placeholder, reason: .placeholder, criteria: .placeholder, channel: .placeholder) }
+    public static var standInForMissing: Self { Self(status: .standInForMissing, reason: .standInForMissing, criteria: .standInForMissing, channel: .standInForMissing) }
 
     public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
         var r = FHIRChildReader(e)
@@ -123,7 +123,7 @@ public struct Subscription: FHIRDomainResource {
             self.header = header
         }
 
-        public static var placeholder: Self { Self(type: .placeholder) }
+        public static var standInForMissing: Self { Self(type: .standInForMissing) }
 
         public init(from e: FHIRElement, _ context: inout FHIRDecodingContext) {
             var r = FHIRChildReader(e)
