@@ -11,6 +11,7 @@ measurements.json and labels.nii.gz (`osteoct analyze`). Checks:
     outside-the-field-of-view;
   - each proximal femur (OsteoCT labels 2 right, 3 left) Dice >= 0.95 against the phantom's
     femur_<side>_* labels (issue 3 target);
+  - each femoral head sphere centre within 1 mm of truth.json's headCenter (issue 3 target);
   - synchronous calibration slope and intercept within 1 % / 2 HU of truth.json densityModel.
 Prints the figures; exit 0 when all pass, 1 otherwise.
 """
@@ -50,6 +51,15 @@ def main():
         d = dice(o == value, femur)
         print(f"{side} femur Dice {d:.4f} (>= 0.95)")
         ok &= d >= 0.95
+    heads = {f["side"]: f for f in truth["femora"]}
+    for f in meas.get("femora", []):
+        h = f.get("head")
+        if not h:
+            print(f"{f['side']} femoral head: not fitted"); ok = False; continue
+        t_c = heads[f["side"]]["headCenter"]
+        err = float(np.linalg.norm(np.array(h["center"]) - np.array([t_c["x"], t_c["y"], t_c["z"]])))
+        print(f"{f['side']} head centre error {err:.2f} mm (<= 1), radius {h['radius_mm']:.2f} mm (truth {heads[f['side']]['headRadius_mm']})")
+        ok &= err <= 1.0
     cal = meas["calibration"]
     dm = truth["densityModel"]
     ds = cal["slope_HU_per_mgcm3"] / dm["slope_HU_per_mgcm3"] - 1
