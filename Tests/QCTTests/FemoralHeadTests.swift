@@ -47,3 +47,40 @@ struct FemoralHeadTests {
         #expect((s.center - Vec3(10, -5, 7)).length < 1e-9 && abs(s.radius - 20) < 1e-9)
     }
 }
+
+@Suite("Femur axes")
+struct FemurAxesTests {
+    /// A ball on a neck cylinder meeting a vertical-ish shaft cylinder at a known neck–shaft angle.
+    @Test func axesOfAnAnalyticFemur() throws {
+        let size = Dim3(100, 70, 130)
+        let g = VolumeGeometry(spacing: Vec3(1, 1, 1), origin: Vec3(-30, -35, -100))
+        let centre = Vec3(0, 0, 10), r = 20.0
+        let nsa = 128.0 * .pi / 180
+        let shaft = Vec3(-0.08, 0.02, 1).normalized  // toward the head
+        // Neck leaves the head laterally-down so that angle(neck, shaft) = 128°.
+        let lateral = Vec3(1, 0, 0) - shaft * Vec3(1, 0, 0).dot(shaft)
+        let neck = (shaft * cos(nsa) + lateral.normalized * sin(nsa)).normalized
+        let junction = centre + neck * 50
+        var voxels = [UInt8](repeating: 0, count: size.x * size.y * size.z)
+        for k in 0..<size.z {
+            for j in 0..<size.y {
+                for i in 0..<size.x {
+                    let p = g.world(Double(i), Double(j), Double(k))
+                    let d = p - centre
+                    let a = d.dot(neck), s = (p - junction).dot(shaft)
+                    let inNeck = a > 0 && a < 50 && (d - neck * a).length <= 13
+                    let inShaft = s < 5 && (p - junction - shaft * s).length <= 15
+                    if d.length <= r || inNeck || inShaft { voxels[i + size.x * (j + size.y * k)] = 2 }
+                }
+            }
+        }
+        let v = try Volume(size: size, geometry: g, voxels: voxels)
+        let head = try #require(FemoralHeadFitter.fit(v, value: 2))
+        let axes = try #require(FemurAxisFinder.axes(v, value: 2, head: head))
+        let n = Vec3(axes.neckAxisDirection[0], axes.neckAxisDirection[1], axes.neckAxisDirection[2])
+        let s = Vec3(axes.shaftAxisDirection[0], axes.shaftAxisDirection[1], axes.shaftAxisDirection[2])
+        #expect(acos(min(1, n.dot(neck))) * 180 / .pi < 3, "neck \(n)")
+        #expect(acos(min(1, s.dot(shaft))) * 180 / .pi < 1, "shaft \(s)")
+        #expect(abs(axes.neckShaftAngle_deg - 128) < 3, "NSA \(axes.neckShaftAngle_deg)")
+    }
+}

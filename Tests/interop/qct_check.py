@@ -12,6 +12,7 @@ measurements.json and labels.nii.gz (`osteoct analyze`). Checks:
   - each proximal femur (OsteoCT labels 2 right, 3 left) Dice >= 0.95 against the phantom's
     femur_<side>_* labels (issue 3 target);
   - each femoral head sphere centre within 1 mm of truth.json's headCenter (issue 3 target);
+  - neck and shaft axes within 3° of truth (issue 3: neck axis within 3°), neck-shaft angle within 3°;
   - synchronous calibration slope and intercept within 1 % / 2 HU of truth.json densityModel.
 Prints the figures; exit 0 when all pass, 1 otherwise.
 """
@@ -60,6 +61,18 @@ def main():
         err = float(np.linalg.norm(np.array(h["center"]) - np.array([t_c["x"], t_c["y"], t_c["z"]])))
         print(f"{f['side']} head centre error {err:.2f} mm (<= 1), radius {h['radius_mm']:.2f} mm (truth {heads[f['side']]['headRadius_mm']})")
         ok &= err <= 1.0
+        a = f.get("axes")
+        tf = heads[f["side"]]
+        if not a:
+            print(f"{f['side']} axes: not found"); ok = False; continue
+        def angle(u, v):
+            return float(np.degrees(np.arccos(np.clip(np.dot(u, v), -1, 1))))
+        tn = [tf["neckAxisDirection"][k] for k in "xyz"]
+        ts = [tf["shaftAxisDirection"][k] for k in "xyz"]
+        en, es = angle(a["neckAxisDirection"], tn), angle(a["shaftAxisDirection"], ts)
+        ensa = a["neckShaftAngle_deg"] - tf["neckShaftAngle_deg"]
+        print(f"{f['side']} neck axis {en:.2f}° (<= 3), shaft axis {es:.2f}°, neck-shaft angle {a['neckShaftAngle_deg']:.1f}° ({ensa:+.1f})")
+        ok &= en <= 3 and es <= 3 and abs(ensa) <= 3
     cal = meas["calibration"]
     dm = truth["densityModel"]
     ds = cal["slope_HU_per_mgcm3"] / dm["slope_HU_per_mgcm3"] - 1

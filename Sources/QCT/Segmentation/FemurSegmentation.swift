@@ -25,6 +25,7 @@ public struct FemurMask: Codable, Sendable {
     public var separated: Bool
     /// The femoral head sphere (when separated).
     public var head: FemoralHeadFit?
+    public var axes: FemurAxes?
     public var notes: [String]
 }
 
@@ -141,12 +142,16 @@ public enum FemurSegmenter {
                 for q in 0..<labels.count where labels[q] == value { labels[q] = 0 }
             }
             femora.append(FemurMask(side: side, voxels: separated ? total : 0, volume_cm3: separated ? volume : 0,
-                                    extent_mm: Double(max(0, kMax - kMin + 1)) * v.geometry.spacing.z, separated: separated, head: nil, notes: fnotes))
+                                    extent_mm: Double(max(0, kMax - kMin + 1)) * v.geometry.spacing.z, separated: separated, head: nil, axes: nil, notes: fnotes))
         }
         let mask = (try? Volume(size: v.size, geometry: v.geometry, voxels: labels)) ?? body.mask
         for i in femora.indices where femora[i].separated {
             femora[i].head = FemoralHeadFitter.fit(mask, value: femora[i].side == .left ? leftLabel : rightLabel)
-            if femora[i].head == nil { femora[i].notes.append("no femoral head sphere could be fitted to the top of the mask") }
+            if let head = femora[i].head {
+                femora[i].axes = FemurAxisFinder.axes(mask, value: femora[i].side == .left ? leftLabel : rightLabel, head: head)
+            } else {
+                femora[i].notes.append("no femoral head sphere could be fitted to the top of the mask")
+            }
         }
         return FemurSegmentation(labels: mask, femora: femora, notes: notes)
     }
