@@ -41,7 +41,7 @@ struct MeasurementsFile: Encodable {
     }
 
     static let pending = [
-        "narrow neck and trochanters", "vertebra, muscle and fat segmentation", "femur-region vBMD and proximal femur HU", "L1 HU and L1–L2 vBMD",
+        "greater and lesser trochanter", "vertebra, muscle and fat segmentation", "femur-region vBMD and proximal femur HU", "L1 HU and L1–L2 vBMD",
         "CTXA areal BMD and T-score", "hip structural analysis", "finite-element strength", "body composition",
     ]
 }

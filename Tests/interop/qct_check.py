@@ -13,6 +13,7 @@ measurements.json and labels.nii.gz (`osteoct analyze`). Checks:
     femur_<side>_* labels (issue 3 target);
   - each femoral head sphere centre within 1 mm of truth.json's headCenter (issue 3 target);
   - neck and shaft axes within 3° of truth (issue 3: neck axis within 3°), neck-shaft angle within 3°;
+  - narrow neck within 3 mm of truth along the axis and its mask area within 10 % (our tolerances);
   - synchronous calibration slope and intercept within 1 % / 2 HU of truth.json densityModel.
 Prints the figures; exit 0 when all pass, 1 otherwise.
 """
@@ -73,6 +74,13 @@ def main():
         ensa = a["neckShaftAngle_deg"] - tf["neckShaftAngle_deg"]
         print(f"{f['side']} neck axis {en:.2f}° (<= 3), shaft axis {es:.2f}°, neck-shaft angle {a['neckShaftAngle_deg']:.1f}° ({ensa:+.1f})")
         ok &= en <= 3 and es <= 3 and abs(ensa) <= 3
+        nn = tf["narrowNeck"]
+        dist, area = a.get("narrowNeckDistance_mm"), a.get("narrowNeckMaskArea_mm2")
+        if dist is None:
+            print(f"{f['side']} narrow neck: not found"); ok = False; continue
+        print(f"{f['side']} narrow neck at {dist:.1f} mm from the head centre (truth {nn['distanceFromHeadCenter_mm']}; <= 3 mm off), "
+              f"mask area {area:.0f} mm² (truth {nn['totalArea_mm2']:.0f}; within 10 %)")
+        ok &= abs(dist - nn["distanceFromHeadCenter_mm"]) <= 3 and abs(area / nn["totalArea_mm2"] - 1) <= 0.10
     cal = meas["calibration"]
     dm = truth["densityModel"]
     ds = cal["slope_HU_per_mgcm3"] / dm["slope_HU_per_mgcm3"] - 1

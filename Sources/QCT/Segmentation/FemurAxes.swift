@@ -7,6 +7,10 @@
 //  - Shaft axis: a line through the per-slice centroids of the lowest 25 mm of the femur in the
 //    scan (the subtrochanteric shaft when the scan reaches ≥ 25 mm below the lesser trochanter).
 //  - Neck–shaft angle: between the neck toward the head and the shaft toward the knee (3-D).
+//  - Narrow neck: the smallest cross-section of the mask perpendicular to the neck axis between
+//    0.8 and 2.2 head radii from the head centre (1 mm slabs every 0.5 mm, within 25 mm of the
+//    axis, 5-sample moving average). Its area is the mask's (boundary at 175 HU), not yet the
+//    density-weighted HSA area of issue 4.
 public import Imaging
 import Foundation
 
@@ -18,6 +22,10 @@ public struct FemurAxes: Codable, Sendable, Equatable {
     public var shaftAxisDirection: [Double]
     public var neckShaftAngle_deg: Double
     public var shaftLengthUsed_mm: Double
+    /// Narrow neck: distance from the head centre along the neck axis, centre point (LPS) and mask area.
+    public var narrowNeckDistance_mm: Double?
+    public var narrowNeckCenter: [Double]?
+    public var narrowNeckMaskArea_mm2: Double?
 }
 
 public enum FemurAxisFinder {
@@ -55,8 +63,34 @@ public enum FemurAxisFinder {
         let (mean, dir) = principalAxis(cents)
         let shaft = dir.z >= 0 ? dir : -dir
         let nsa = acos(max(-1, min(1, neck.dot(shaft)))) * 180 / .pi
-        return FemurAxes(neckAxisDirection: neck.array, shaftAxisPoint: mean.array, shaftAxisDirection: shaft.array,
-                         neckShaftAngle_deg: nsa, shaftLengthUsed_mm: (cents.last!.z - cents.first!.z))
+        var result = FemurAxes(neckAxisDirection: neck.array, shaftAxisPoint: mean.array, shaftAxisDirection: shaft.array,
+                               neckShaftAngle_deg: nsa, shaftLengthUsed_mm: (cents.last!.z - cents.first!.z))
+        // Narrow neck: slab areas along the axis.
+        let voxel = g.spacing.x * g.spacing.y * g.spacing.z
+        let steps = Array(stride(from: 0.8 * r, through: 2.2 * r, by: 0.5))
+        var counts = [Double](repeating: 0, count: steps.count)
+        for p in points {
+            let d = p - c
+            let a = d.dot(neck)
+            guard a > steps[0] - 0.5, a < steps[steps.count - 1] + 0.5, (d - neck * a).length < 25 else { continue }
+            // Every slab [s − 0.5, s + 0.5) that holds this voxel.
+            let lo = max(0, Int(((a - 0.5 - steps[0]) / 0.5).rounded(.up))), hi = min(steps.count - 1, Int(((a + 0.5 - steps[0]) / 0.5).rounded(.down)))
+            if lo <= hi { for q in lo...hi where abs(a - steps[q]) < 0.5 { counts[q] += 1 } }
+        }
+        let area = counts.map { $0 * voxel / 1.0 }
+        if area.count >= 5 {
+            var best: (i: Int, a: Double)?
+            for i in 2..<(area.count - 2) {
+                let m = area[(i - 2)...(i + 2)].reduce(0, +) / 5
+                if best == nil || m < best!.a { best = (i, m) }
+            }
+            if let best, best.a > 0 {
+                result.narrowNeckDistance_mm = steps[best.i]
+                result.narrowNeckCenter = (c + neck * steps[best.i]).array
+                result.narrowNeckMaskArea_mm2 = best.a
+            }
+        }
+        return result
     }
 
     /// Mean and first principal direction of points (power iteration on the 3 × 3 scatter matrix).
