@@ -5,7 +5,7 @@ import QCT
 
 /// `measurements.json`: the CT part of one screening. Versioned; fields are added, never renamed
 /// within a major version. What the QCT core does not measure yet is listed, not faked.
-struct MeasurementsFile: Encodable {
+struct MeasurementsFile: Codable {
     var schema = "osteoct.measurements/0.1"
     var software: String
     /// "done", or "not-run" with the reason (no analysable series, unreadable images).
@@ -19,7 +19,7 @@ struct MeasurementsFile: Encodable {
     var labels: LabelsSummary?
     var notMeasuredYet: [String]
 
-    struct SeriesSummary: Encodable {
+    struct SeriesSummary: Codable {
         var seriesInstanceUID: String
         var seriesNumber: Int?
         var description: String?
@@ -29,13 +29,13 @@ struct MeasurementsFile: Encodable {
         var chosenBecause: String
     }
 
-    struct BodySummary: Encodable {
+    struct BodySummary: Codable {
         var volume_cm3: Double
         var equipmentPixelsRemoved: Int
         var notes: [String]
     }
 
-    struct LabelsSummary: Encodable {
+    struct LabelsSummary: Codable {
         var file: String
         var values: [String: String]
     }

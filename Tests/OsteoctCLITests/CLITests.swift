@@ -167,6 +167,15 @@ struct CLITests {
         let bodyVoxels = labels.voxels.reduce(0) { $0 + Int($1) }
         let volume = (m?["body"] as? [String: Any])?["volume_cm3"] as? Double ?? 0
         #expect(abs(Double(bodyVoxels) * 27 / 1000 - volume) < 0.1, "3 mm voxels: 0.027 cm³ each")
+        // QA against the truth: calibration and rods in tolerance; at 3 mm the other femur is not
+        // separated from the pelvis, so its geometry is "not measured" and the check fails.
+        let check = try CLI.run(["phantom-check", dir + "/truth.json", out + "/measurements.json", "--json"])
+        #expect(check.status == 1)
+        let rows = try JSONSerialization.jsonObject(with: Data(check.stdout.utf8)) as? [[String: Any]] ?? []
+        let slope = rows.first { ($0["quantity"] as? String) == "calibration slope σ" }
+        #expect(slope?["pass"] as? Bool == true)
+        #expect(rows.filter { ($0["quantity"] as? String ?? "").hasPrefix("rod ") }.allSatisfy { $0["pass"] as? Bool == true })
+        #expect(rows.contains { ($0["quantity"] as? String ?? "").contains("right femur (prosthesis") && $0["pass"] as? Bool == true })
     }
 
     @Test("risk: a feature file gives probabilities, category and Shapley values; bad features exit 1 naming the feature")

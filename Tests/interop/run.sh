@@ -24,7 +24,8 @@
 #  10. `osteoct bench fhir` vs fhir.resources on the same 1,000-resource files: ratios (target ≥ 5×)
 #   QCT:
 #  11. `osteoct analyze` of the standard phantom (0.742 × 1.25 mm, noise 22 HU, PSF 1.3 mm) read back
-#      with nibabel: body Dice ≥ 0.99, each femur Dice ≥ 0.95, calibration within 1 % of truth
+#      with nibabel: body Dice ≥ 0.99, each femur Dice ≥ 0.95, head centre ≤ 1 mm, neck axis ≤ 3°,
+#      calibration within 1 % of truth; and `osteoct phantom-check` passes
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 WORK="$ROOT/Tests/interop/work"
@@ -211,7 +212,8 @@ qct_standard() {
     "$OSTEOCT" phantom "$WORK/phantom-standard" --size standard --seed 3 >/dev/null
     "$OSTEOCT" analyze "$WORK/phantom-standard/dicom" --out "$WORK/qct-standard" --issued 2026-11-25T10:00:00Z \
         --profiles "$WORK/no-profiles" >/dev/null
-    $PY Tests/interop/qct_check.py "$WORK/phantom-standard" "$WORK/qct-standard"
+    $PY Tests/interop/qct_check.py "$WORK/phantom-standard" "$WORK/qct-standard" &&
+        "$OSTEOCT" phantom-check "$WORK/phantom-standard/truth.json" "$WORK/qct-standard/measurements.json" >/dev/null
 }
 check "analyze on the standard phantom: body and femur masks (nibabel) and calibration vs truth" qct_standard
 
