@@ -41,7 +41,7 @@ struct MeasurementsFile: Codable {
     }
 
     static let pending = [
-        "greater and lesser trochanter", "vertebra, muscle and fat segmentation", "femur-region vBMD and proximal femur HU", "L1 HU and L1–L2 vBMD",
+        "vertebra, muscle and fat segmentation", "femur-region vBMD and proximal femur HU", "L1 HU and L1–L2 vBMD",
         "CTXA areal BMD and T-score", "hip structural analysis", "finite-element strength", "body composition",
     ]
 }

@@ -12,7 +12,8 @@ struct PhantomCheckCommand: ParsableCommand {
         discussion: """
             The routine QA after scanning a phantom (the digital phantom's truth.json, or a physical
             phantom's values in the same format). Compared so far: the calibration line and each rod,
-            the femoral heads (centre, radius), neck and shaft axes, neck–shaft angle, narrow neck.
+            the femoral heads (centre, radius), neck and shaft axes, neck–shaft angle, narrow neck, trochanters
+            (tolerance 3 mm, our choice).
             Values the measurements lack are listed as not measured. Exit 1 when a value is outside its
             tolerance (the issue-3 targets where there is one: head centre 1 mm, neck axis 3°).
             """
@@ -74,6 +75,8 @@ struct PhantomCheckCommand: ParsableCommand {
             add("\(side) shaft axis", angle(a?.shaftAxisDirection, f.shaftAxisDirection), 0, "° (angle)", tolerance: 3)
             add("\(side) neck–shaft angle", a?.neckShaftAngle_deg, f.neckShaftAngle_deg, "°", tolerance: 3)
             add("\(side) narrow neck distance from head centre", a?.narrowNeckDistance_mm, f.narrowNeck.distanceFromHeadCenter_mm, "mm", tolerance: 3)
+            add("\(side) greater trochanter tip", a?.greaterTrochanterTip.map { (Vec3($0[0], $0[1], $0[2]) - f.greaterTrochanterTip).length }, 0, "mm (distance)", tolerance: 3)
+            add("\(side) lesser trochanter apex", a?.lesserTrochanterApex.map { (Vec3($0[0], $0[1], $0[2]) - f.lesserTrochanterApex).length }, 0, "mm (distance)", tolerance: 3)
             add("\(side) narrow neck area (mask)", a?.narrowNeckMaskArea_mm2, f.narrowNeck.totalArea_mm2, "mm²", tolerance: 0.1 * f.narrowNeck.totalArea_mm2)
         }
         if json {

@@ -11,6 +11,11 @@
 //    0.8 and 2.2 head radii from the head centre (1 mm slabs every 0.5 mm, within 25 mm of the
 //    axis, 5-sample moving average). Its area is the mask's (boundary at 175 HU), not yet the
 //    density-weighted HSA area of issue 4.
+//  - Greater trochanter tip: the highest point of the femur more than two head radii from the head
+//    centre (past the head and neck; the tip lies level with the head centre or up to 10 mm below,
+//    phantom-anatomy.md §1).
+//  - Lesser trochanter apex: 35–75 mm below the head centre (the apex is ≈ 45–60 mm below it, §1),
+//    on the medial side of the shaft axis (toward the head), the point farthest from that axis.
 public import Imaging
 import Foundation
 
@@ -26,6 +31,9 @@ public struct FemurAxes: Codable, Sendable, Equatable {
     public var narrowNeckDistance_mm: Double?
     public var narrowNeckCenter: [Double]?
     public var narrowNeckMaskArea_mm2: Double?
+    /// Greater trochanter tip and lesser trochanter apex (LPS mm).
+    public var greaterTrochanterTip: [Double]?
+    public var lesserTrochanterApex: [Double]?
 }
 
 public enum FemurAxisFinder {
@@ -89,6 +97,25 @@ public enum FemurAxisFinder {
                 result.narrowNeckCenter = (c + neck * steps[best.i]).array
                 result.narrowNeckMaskArea_mm2 = best.a
             }
+        }
+        // Greater trochanter tip.
+        let far = points.filter { ($0 - c).length > 2 * r }
+        if let top = far.map(\.z).max() {
+            let tip = far.filter { $0.z >= top - 0.01 }
+            result.greaterTrochanterTip = (tip.reduce(Vec3.zero, +) / Double(tip.count)).array
+        }
+        // Lesser trochanter apex.
+        let toHead0 = (c - mean) - shaft * (c - mean).dot(shaft)
+        if toHead0.length > 0 {
+            let toHead = toHead0.normalized
+            var best: (Vec3, Double)?
+            for p in points where p.z < c.z - 35 && p.z > c.z - 75 {
+                let d = p - mean
+                let radial = d - shaft * d.dot(shaft)
+                guard radial.dot(toHead) > 0 else { continue }
+                if best == nil || radial.length > best!.1 { best = (p, radial.length) }
+            }
+            result.lesserTrochanterApex = best?.0.array
         }
         return result
     }
