@@ -8,7 +8,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure speed and memory on a release build; prints figures as JSON.",
-        subcommands: [BenchDICOM.self, BenchRisk.self, BenchFHIR.self])
+        subcommands: [BenchDICOM.self, BenchRisk.self, BenchFHIR.self, BenchQCT.self])
 }
 
 struct BenchDICOM: ParsableCommand {
@@ -90,7 +90,11 @@ struct BenchDICOM: ParsableCommand {
         try JSONOut.print(figures)
     }
 
-    private func peakRSSMegabytes() -> Double {
+    static func peakRSS() -> Double {
+        BenchDICOM().peakRSSMegabytes()
+    }
+
+    fileprivate func peakRSSMegabytes() -> Double {
         // VmHWM: the resident-set high-water mark of this process, in kB (proc(5)).
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
         for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {

@@ -37,46 +37,41 @@ public enum BodySegmenter {
             notes.append("fewer than 8 slices: the table and pad could not be told from the patient by their constancy along z")
         }
         let equipmentPixels = equipment.reduce(0) { $0 + ($1 ? 1 : 0) }
-        // 1 + 3. Foreground without equipment; the largest 6-connected component.
-        var label = [UInt8](repeating: 0, count: plane * nz)
+        // 1 + 3. Foreground without equipment; the largest 6-connected component. One byte per
+        // voxel: 0 background, 1 foreground not yet visited, 2 visited, 3 the chosen component.
+        var body = [UInt8](repeating: 0, count: plane * nz)
         for k in 0..<nz {
             for p in 0..<plane where !equipment[p] {
                 let h = v.voxels[p + plane * k]
-                if h > foregroundHU && h != padding { label[p + plane * k] = 1 }
+                if h > foregroundHU && h != padding { body[p + plane * k] = 1 }
             }
         }
-        var best = (size: 0, seed: -1)
-        var visited = label.map { $0 == 0 }
-        var stack: [Int] = []
-        for start in 0..<label.count where !visited[start] {
+        var stack: [Int32] = []
+        func flood(from start: Int, _ from: UInt8, _ to: UInt8) -> Int {
             var size = 0
-            visited[start] = true
-            stack.append(start)
-            while let q = stack.popLast() {
+            body[start] = to
+            stack.append(Int32(start))
+            while let q32 = stack.popLast() {
+                let q = Int(q32)
                 size += 1
                 let i = q % nx, j = (q / nx) % ny, k = q / plane
-                if i > 0, !visited[q - 1] { visited[q - 1] = true; stack.append(q - 1) }
-                if i < nx - 1, !visited[q + 1] { visited[q + 1] = true; stack.append(q + 1) }
-                if j > 0, !visited[q - nx] { visited[q - nx] = true; stack.append(q - nx) }
-                if j < ny - 1, !visited[q + nx] { visited[q + nx] = true; stack.append(q + nx) }
-                if k > 0, !visited[q - plane] { visited[q - plane] = true; stack.append(q - plane) }
-                if k < nz - 1, !visited[q + plane] { visited[q + plane] = true; stack.append(q + plane) }
+                if i > 0, body[q - 1] == from { body[q - 1] = to; stack.append(Int32(q - 1)) }
+                if i < nx - 1, body[q + 1] == from { body[q + 1] = to; stack.append(Int32(q + 1)) }
+                if j > 0, body[q - nx] == from { body[q - nx] = to; stack.append(Int32(q - nx)) }
+                if j < ny - 1, body[q + nx] == from { body[q + nx] = to; stack.append(Int32(q + nx)) }
+                if k > 0, body[q - plane] == from { body[q - plane] = to; stack.append(Int32(q - plane)) }
+                if k < nz - 1, body[q + plane] == from { body[q + plane] = to; stack.append(Int32(q + plane)) }
             }
+            return size
+        }
+        var best = (size: 0, seed: -1)
+        for start in 0..<body.count where body[start] == 1 {
+            let size = flood(from: start, 1, 2)
             if size > best.size { best = (size, start) }
         }
         guard best.seed >= 0 else { throw .notMeasurable("no body found: nothing above −500 HU apart from the table") }
-        // Keep only the largest component: flood again from its seed.
-        var body = [UInt8](repeating: 0, count: label.count)
-        body[best.seed] = 1
-        stack.append(best.seed)
-        while let q = stack.popLast() {
-            let i = q % nx, j = (q / nx) % ny, k = q / plane
-            for (ok, n) in [(i > 0, q - 1), (i < nx - 1, q + 1), (j > 0, q - nx), (j < ny - 1, q + nx), (k > 0, q - plane), (k < nz - 1, q + plane)]
-            where ok && label[n] == 1 && body[n] == 0 {
-                body[n] = 1
-                stack.append(n)
-            }
-        }
+        _ = flood(from: best.seed, 2, 3)
+        for q in 0..<body.count { body[q] = body[q] == 3 ? 1 : 0 }
         // 4. Fill holes per slice: background is what the image border reaches (4-connectivity).
         for k in 0..<nz {
             let off = plane * k

@@ -49,23 +49,6 @@ public enum FemurSegmenter {
         let nx = v.size.x, ny = v.size.y, nz = v.size.z, plane = nx * ny
         var notes: [String] = []
         let up = v.geometry.direction.c2.z >= 0  // k grows toward the head
-        // 1–2. Bone components.
-        var comp = [Int32](repeating: 0, count: v.voxels.count)
-        var next: Int32 = 0
-        var stack: [Int] = []
-        for start in 0..<v.voxels.count where comp[start] == 0 && body.mask.voxels[start] != 0 && v.voxels[start] > boneHU {
-            next += 1
-            comp[start] = next
-            stack.append(start)
-            while let q = stack.popLast() {
-                let i = q % nx, j = (q / nx) % ny, k = q / plane
-                for (ok, n) in [(i > 0, q - 1), (i < nx - 1, q + 1), (j > 0, q - nx), (j < ny - 1, q + nx), (k > 0, q - plane), (k < nz - 1, q + plane)]
-                where ok && comp[n] == 0 && body.mask.voxels[n] != 0 && v.voxels[n] > boneHU {
-                    comp[n] = next
-                    stack.append(n)
-                }
-            }
-        }
         // The body's mid-line (x, LPS): patient's left is +x.
         var sx = 0.0, count = 0.0
         for q in stride(from: 0, to: body.mask.voxels.count, by: 5) where body.mask.voxels[q] != 0 {
@@ -73,29 +56,64 @@ public enum FemurSegmenter {
             count += 1
         }
         let midX = count > 0 ? sx / count : v.geometry.world(Double(nx - 1) / 2, 0, 0).x
-        // 3. Per side, the component with most voxels in the lowest 5 % of slices.
+        // 1–3. Only components reaching the lowest 5 % of slices can hold a shaft: they are flooded
+        // from there (one byte per voxel, ids 1…254), and per side the one with most voxels in that
+        // slab wins.
+        var comp = [UInt8](repeating: 0, count: v.voxels.count)
+        var next: UInt8 = 0
+        var stack: [Int32] = []
         let low = max(1, nz / 20)
-        var votes: [FemurMask.Side: [Int32: Int]] = [.left: [:], .right: [:]]
+        var votes: [FemurMask.Side: [UInt8: Int]] = [.left: [:], .right: [:]]
+        func isBone(_ q: Int) -> Bool { body.mask.voxels[q] != 0 && v.voxels[q] > boneHU }
         for t in 0..<low {
             let k = up ? t : nz - 1 - t
-            for p in 0..<plane where comp[p + plane * k] != 0 {
-                let x = v.geometry.world(Double(p % nx), Double(p / nx), Double(k)).x
-                votes[x >= midX ? .left : .right]![comp[p + plane * k], default: 0] += 1
+            for p in 0..<plane {
+                let start = p + plane * k
+                if comp[start] == 0 && isBone(start) && next < 254 {
+                    next += 1
+                    comp[start] = next
+                    stack.append(Int32(start))
+                    while let q32 = stack.popLast() {
+                        let q = Int(q32)
+                        let i = q % nx, j = (q / nx) % ny, kk = q / plane
+                        for (ok, n) in [(i > 0, q - 1), (i < nx - 1, q + 1), (j > 0, q - nx), (j < ny - 1, q + nx), (kk > 0, q - plane), (kk < nz - 1, q + plane)]
+                        where ok && comp[n] == 0 && isBone(n) {
+                            comp[n] = next
+                            stack.append(Int32(n))
+                        }
+                    }
+                }
+                if comp[start] != 0 {
+                    let x = v.geometry.world(Double(p % nx), Double(p / nx), Double(k)).x
+                    votes[x >= midX ? .left : .right]![comp[start], default: 0] += 1
+                }
             }
         }
-        var labels = [UInt8](repeating: 0, count: v.voxels.count)
+        if next == 254 { notes.append("more than 254 bone pieces at the inferior end of the scan; the smaller ones were not considered") }
+        // The winning component of each side keeps its label value (2 right, 3 left) in `comp`, which
+        // becomes the label map (no second volume-sized array); everything else is cleared.
+        var chosen: [FemurMask.Side: UInt8] = [:]
+        for side in [FemurMask.Side.right, .left] where !exclude.contains(side) {
+            if let (id, n) = votes[side]!.max(by: { ($0.value, $1.key) < ($1.value, $0.key) }), n >= 10 { chosen[side] = id }
+        }
+        let sameComponent = chosen[.right] != nil && chosen[.right] == chosen[.left]
+        for q in 0..<comp.count where comp[q] != 0 {
+            let c = comp[q]
+            comp[q] = c == chosen[.right] ? rightLabel : (c == chosen[.left] && !sameComponent ? leftLabel : 0)
+        }
         var femora: [FemurMask] = []
         let voxel_cm3 = v.geometry.spacing.x * v.geometry.spacing.y * v.geometry.spacing.z / 1000
         for side in [FemurMask.Side.right, .left] {
             if exclude.contains(side) { notes.append("\(side.rawValue) femur not segmented: excluded (metal)"); continue }
-            guard let (id, n) = votes[side]!.max(by: { ($0.value, $1.key) < ($1.value, $0.key) }), n >= 10 else {
+            guard chosen[side] != nil else {
                 notes.append("no \(side.rawValue) femoral shaft at the inferior end of the scan: the \(side.rawValue) femur is not segmented")
                 continue
             }
-            let value = side == .left ? leftLabel : rightLabel
+            // One bone piece holding both shafts: joined through the pelvis; reported on both sides.
+            let value = side == .left && sameComponent ? rightLabel : (side == .left ? leftLabel : rightLabel)
             // Joined to the pelvis when the component reaches near the mid-line.
             var nearMidline = false
-            for q in 0..<comp.count where comp[q] == id {
+            for q in 0..<comp.count where comp[q] == value {
                 let x = v.geometry.world(Double(q % nx), Double((q / nx) % ny), Double(q / plane)).x
                 if abs(x - midX) < midlineClearance_mm { nearMidline = true; break }
             }
@@ -103,7 +121,7 @@ public enum FemurSegmenter {
             var total = 0, kMin = nz, kMax = -1
             for k in 0..<nz {
                 var i0 = nx, i1 = -1, j0 = ny, j1 = -1
-                for p in 0..<plane where comp[p + plane * k] == id {
+                for p in 0..<plane where comp[p + plane * k] == value {
                     let i = p % nx, j = p / nx
                     i0 = min(i0, i); i1 = max(i1, i); j0 = min(j0, j); j1 = max(j1, j)
                 }
@@ -114,7 +132,7 @@ public enum FemurSegmenter {
                 var outside = [Bool](repeating: false, count: w * h)
                 func inside(_ a: Int, _ b: Int) -> Bool {
                     let i = a + i0 - 1, j = b + j0 - 1
-                    return i >= i0 && i <= i1 && j >= j0 && j <= j1 && comp[i + nx * j + plane * k] == id
+                    return i >= i0 && i <= i1 && j >= j0 && j <= j1 && comp[i + nx * j + plane * k] == value
                 }
                 var s = [0]
                 outside[0] = true
@@ -129,22 +147,22 @@ public enum FemurSegmenter {
                 for b in 1..<(h - 1) {
                     for a in 1..<(w - 1) where !outside[b * w + a] {
                         let q = (a + i0 - 1) + nx * (b + j0 - 1) + plane * k
-                        if labels[q] == 0 { labels[q] = value; total += 1 }
+                        if comp[q] == 0 || comp[q] == value { comp[q] = value; total += 1 }
                     }
                 }
             }
             let volume = Double(total) * voxel_cm3
-            let separated = volume <= maxFemurVolume_cm3 && !nearMidline
+            let separated = volume <= maxFemurVolume_cm3 && !nearMidline && !sameComponent
             var fnotes: [String] = []
             if !separated {
                 fnotes.append(String(format: "the %@ femur is joined to the pelvis (component of %.0f cm³%@; joint space narrowed or blurred shut by thick slices): not measured",
                                      side.rawValue, volume, nearMidline ? String(format: " reaching within %.0f mm of the mid-line", midlineClearance_mm) : ""))
-                for q in 0..<labels.count where labels[q] == value { labels[q] = 0 }
+                if !(sameComponent && side == .right) { for q in 0..<comp.count where comp[q] == value { comp[q] = 0 } }
             }
             femora.append(FemurMask(side: side, voxels: separated ? total : 0, volume_cm3: separated ? volume : 0,
                                     extent_mm: Double(max(0, kMax - kMin + 1)) * v.geometry.spacing.z, separated: separated, head: nil, axes: nil, notes: fnotes))
         }
-        let mask = (try? Volume(size: v.size, geometry: v.geometry, voxels: labels)) ?? body.mask
+        let mask = (try? Volume(size: v.size, geometry: v.geometry, voxels: comp)) ?? body.mask
         for i in femora.indices where femora[i].separated {
             femora[i].head = FemoralHeadFitter.fit(mask, value: femora[i].side == .left ? leftLabel : rightLabel)
             if let head = femora[i].head {
