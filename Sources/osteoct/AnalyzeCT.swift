@@ -62,11 +62,7 @@ func analyzeCT(scan: ScanResult, options: CalibrationOptions) -> (file: Measurem
         return (file, nil)
     }
     let s = stack.series
-    let ct = LoadedCT(volume: loaded.volume, padding: loaded.paddingHU,
-                      scanner: ScannerKey(manufacturer: s.manufacturer, model: s.manufacturerModelName, stationName: s.stationName,
-                                          deviceSerialNumber: s.deviceSerialNumber, kvp: s.kvp, kernel: s.kernel),
-                      studyDate: nil,
-                      contrastTags: ContrastTags(agent: s.contrastBolusAgent, route: s.contrastBolusRoute, seriesDescription: s.seriesDescription, protocolName: s.protocolName))
+    let ct = LoadedCT(loaded, studyDate: nil)
     let v = ct.volume
     file.series = .init(seriesInstanceUID: s.seriesInstanceUID, seriesNumber: s.seriesNumber, description: s.seriesDescription,
                         size: [v.size.x, v.size.y, v.size.z], spacing_mm: v.geometry.spacing.array, sliceThickness_mm: s.sliceThickness,

@@ -90,19 +90,16 @@ struct BenchDICOM: ParsableCommand {
         try JSONOut.print(figures)
     }
 
-    static func peakRSS() -> Double {
-        BenchDICOM().peakRSSMegabytes()
-    }
+}
 
-    fileprivate func peakRSSMegabytes() -> Double {
-        // VmHWM: the resident-set high-water mark of this process, in kB (proc(5)).
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
-        for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-            let kb = line.split(separator: " ").compactMap { Double($0) }.first ?? 0
-            return kb / 1024
-        }
-        return 0
+/// The resident-set high-water mark of this process, MB (VmHWM in /proc/self/status, proc(5)).
+func peakRSSMegabytes() -> Double {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+        let kb = line.split(separator: " ").compactMap { Double($0) }.first ?? 0
+        return kb / 1024
     }
+    return 0
 }
 
 struct BenchRisk: ParsableCommand {

@@ -63,7 +63,7 @@ struct BenchQCT: ParsableCommand {
         _ = (femora, flags)
         let v = loaded.volume
         let volumeMB = Double(v.voxels.count * 2) / 1_048_576
-        let peak = BenchDICOM.peakRSS()
+        let peak = peakRSSMegabytes()
         try JSONOut.print(Figures(size: [v.size.x, v.size.y, v.size.z], volumeMegabytes: volumeMB, seconds: seconds,
                                   totalSeconds: seconds.values.reduce(0, +), peakRSSMegabytes: peak, peakOverVolume: peak / volumeMB,
                                   threads: Parallel.workerCount))

@@ -289,6 +289,19 @@ struct LoadedCT {
     var contrastTags: ContrastTags?
 }
 
+extension LoadedCT {
+    /// A DICOM series: its volume and what its tags say of the scanner and of contrast.
+    init(_ loaded: LoadedVolume, studyDate: String?) {
+        let s = loaded.stack.series
+        self.init(volume: loaded.volume, padding: loaded.paddingHU,
+                  scanner: ScannerKey(manufacturer: s.manufacturer, model: s.manufacturerModelName, stationName: s.stationName,
+                                      deviceSerialNumber: s.deviceSerialNumber, kvp: s.kvp, kernel: s.kernel),
+                  studyDate: studyDate,
+                  contrastTags: ContrastTags(agent: s.contrastBolusAgent, route: s.contrastBolusRoute,
+                                             seriesDescription: s.seriesDescription, protocolName: s.protocolName))
+    }
+}
+
 /// A CT volume in HU from a DICOM series or a NIfTI file, with the padding value outside the field of view.
 func loadCT(_ path: String, series: String?) throws -> LoadedCT {
     if path.hasSuffix(".nii") || path.hasSuffix(".nii.gz") {
@@ -301,12 +314,7 @@ func loadCT(_ path: String, series: String?) throws -> LoadedCT {
         let scan = try DICOMScanner.scan([path])
         let stack = try StackLookup.find(in: scan, selector: series)
         let loaded = try VolumeAssembly.load(stack)
-        let s = stack.series
-        let key = ScannerKey(manufacturer: s.manufacturer, model: s.manufacturerModelName, stationName: s.stationName,
-                             deviceSerialNumber: s.deviceSerialNumber, kvp: s.kvp, kernel: s.kernel)
-        let date = scan.studies.first { $0.studyInstanceUID == s.studyInstanceUID }?.studyDate
-        let tags = ContrastTags(agent: s.contrastBolusAgent, route: s.contrastBolusRoute, seriesDescription: s.seriesDescription, protocolName: s.protocolName)
-        return LoadedCT(volume: loaded.volume, padding: loaded.paddingHU, scanner: key, studyDate: date, contrastTags: tags)
+        return LoadedCT(loaded, studyDate: scan.studies.first { $0.studyInstanceUID == stack.series.studyInstanceUID }?.studyDate)
     } catch {
         throw CommandFailure("\(path): \(error.description)")
     }

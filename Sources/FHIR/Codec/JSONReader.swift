@@ -250,15 +250,7 @@ struct JSONToElement {
     var issues: [FHIRIssue] = []
     var stack: [(name: String, index: Int)] = []
 
-    var path: String {
-        var s = ""
-        for (k, seg) in stack.enumerated() {
-            if k > 0 { s += "." }
-            s += seg.name
-            if seg.index >= 0 { s += "[\(seg.index)]" }
-        }
-        return s
-    }
+    var path: String { fhirPath(stack) }
 
     mutating func issue(_ severity: FHIRIssue.Severity, _ code: String, _ message: String) {
         issues.append(FHIRIssue(severity, code, message, at: path))

@@ -17,15 +17,9 @@ public struct FHIRJSONWriter {
         return w.out
     }
 
-    private mutating func raw(_ s: StaticString) {
-        out.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
-    }
+    private mutating func raw(_ s: StaticString) { out.appendStatic(s) }
 
-    private mutating func newline(_ indent: Int) {
-        guard pretty else { return }
-        out.append(0x0A)
-        out.append(contentsOf: repeatElement(0x20, count: indent * 2))
-    }
+    private mutating func newline(_ indent: Int) { if pretty { out.appendNewline(indent: indent) } }
 
     private mutating func key(_ k: String, first: inout Bool, indent: Int) {
         if !first { out.append(0x2C) }
@@ -157,4 +151,17 @@ public struct FHIRJSONWriter {
     }
 
     private func hexDigit(_ v: UInt8) -> UInt8 { v < 10 ? 0x30 + v : 0x61 + v - 10 }
+}
+
+/// Byte output shared by the JSON and XML writers.
+extension Array where Element == UInt8 {
+    mutating func appendStatic(_ s: StaticString) {
+        append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+    }
+
+    /// A line break and two spaces per indent level (pretty output).
+    mutating func appendNewline(indent: Int) {
+        append(0x0A)
+        append(contentsOf: repeatElement(0x20, count: indent * 2))
+    }
 }

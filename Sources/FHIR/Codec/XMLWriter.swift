@@ -19,15 +19,9 @@ public struct FHIRXMLWriter {
         return w.out
     }
 
-    private mutating func raw(_ s: StaticString) {
-        out.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
-    }
+    private mutating func raw(_ s: StaticString) { out.appendStatic(s) }
 
-    private mutating func newline(_ indent: Int) {
-        guard pretty else { return }
-        out.append(0x0A)
-        out.append(contentsOf: repeatElement(0x20, count: indent * 2))
-    }
+    private mutating func newline(_ indent: Int) { if pretty { out.appendNewline(indent: indent) } }
 
     private mutating func element(_ e: FHIRElement, indent: Int, root: Bool = false) {
         if e.kind == .xhtml, let markup = e.value {

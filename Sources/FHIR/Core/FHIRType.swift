@@ -23,15 +23,7 @@ public struct FHIRDecodingContext: Sendable {
     public mutating func leave() { stack.removeLast() }
 
     /// FHIRPath-like location of the element being decoded (`Bundle.entry[2].resource.code`).
-    public var path: String {
-        var s = ""
-        for (k, seg) in stack.enumerated() {
-            if k > 0 { s += "." }
-            s += seg.name
-            if seg.index >= 0 { s += "[\(seg.index)]" }
-        }
-        return s
-    }
+    public var path: String { fhirPath(stack) }
 
     /// Records an issue at the current element, or at `relative` below it (a child name).
     public mutating func record(_ severity: FHIRIssue.Severity, _ code: String, _ message: String, at relative: String = "") {
@@ -235,4 +227,15 @@ public struct FHIRElementBuilder {
         e.isAttribute = true
         element.children.append(e)
     }
+}
+
+/// A FHIRPath-like location from a stack of (name, item index or −1): `Bundle.entry[2].resource.code`.
+func fhirPath(_ stack: [(name: String, index: Int)]) -> String {
+    var s = ""
+    for (k, seg) in stack.enumerated() {
+        if k > 0 { s += "." }
+        s += seg.name
+        if seg.index >= 0 { s += "[\(seg.index)]" }
+    }
+    return s
 }

@@ -66,17 +66,7 @@ public enum QualityChecks {
     /// measurement (a prosthesis replaces the bone and its artefacts corrupt the rest).
     static func metal(_ v: Volume<Int16>, body: BodyMask?) -> [QualityFlag] {
         let nx = v.size.x, ny = v.size.y, plane = nx * ny
-        // The body's mid-line: mean x of the body mask (or the image centre).
-        var midX = v.geometry.world(Double(nx - 1) / 2, 0, 0).x
-        if let body, body.voxels > 0 {
-            var sx = 0.0, n = 0.0
-            for (q, b) in body.mask.voxels.enumerated() where b != 0 && q % 7 == 0 {
-                let i = q % nx, j = (q / nx) % ny, k = q / plane
-                sx += v.geometry.world(Double(i), Double(j), Double(k)).x
-                n += 1
-            }
-            if n > 0 { midX = sx / n }
-        }
+        let midX = body?.midlineX ?? v.geometry.world(Double(nx - 1) / 2, 0, 0).x
         var left = 0, right = 0
         for (q, h) in v.voxels.enumerated() where h >= metalHU {
             if let body, body.mask.voxels[q] == 0 { continue }

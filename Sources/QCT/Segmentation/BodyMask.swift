@@ -16,6 +16,8 @@ public struct BodyMask: Sendable {
     public var voxels: Int
     /// Pixels (per slice) taken as equipment.
     public var equipmentPixels: Int
+    /// The body's left–right mid-line, x in LPS mm (the patient's left is +x): mean x of the mask.
+    public var midlineX: Double
     public var notes: [String]
 }
 
@@ -90,11 +92,23 @@ public enum BodySegmenter {
             }
             for p in 0..<plane where !outside[p] { body[off + p] = 1 }
         }
-        let count = body.reduce(0) { $0 + Int($1) }
+        var count = 0, si = 0.0, sj = 0.0, sk = 0.0
+        for k in 0..<nz {
+            for j in 0..<ny {
+                var rowCount = 0, rowI = 0
+                let base = nx * (j + ny * k)
+                for i in 0..<nx where body[base + i] != 0 { rowCount += 1; rowI += i }
+                count += rowCount
+                si += Double(rowI); sj += Double(rowCount * j); sk += Double(rowCount * k)
+            }
+        }
+        // Voxel → world is affine, so the mean of the world x is the world x of the mean index.
+        let n = Double(max(1, count))
+        let midlineX = count > 0 ? v.geometry.world(si / n, sj / n, sk / n).x : v.geometry.world(Double(nx - 1) / 2, 0, 0).x
         let mask: Volume<UInt8>
         do { mask = try Volume(size: v.size, geometry: v.geometry, voxels: body) } catch {
             throw .notMeasurable("body mask: \(error)")
         }
-        return BodyMask(mask: mask, voxels: count, equipmentPixels: equipmentPixels, notes: notes)
+        return BodyMask(mask: mask, voxels: count, equipmentPixels: equipmentPixels, midlineX: midlineX, notes: notes)
     }
 }

@@ -17,14 +17,16 @@ public struct FemoralHeadFit: Codable, Sendable, Equatable {
 }
 
 public enum FemoralHeadFitter {
-    public static func fit(_ labels: Volume<UInt8>, value: UInt8) -> FemoralHeadFit? {
+    /// `within`: the voxel box holding the label (the whole grid when nil), to scan only that.
+    public static func fit(_ labels: Volume<UInt8>, value: UInt8, within: VoxelBox? = nil) -> FemoralHeadFit? {
         let nx = labels.size.x, ny = labels.size.y, nz = labels.size.z, plane = nx * ny
         let g = labels.geometry
         // Surface voxels (6-neighbourhood touches the outside) in world coordinates.
         var surface: [Vec3] = []
-        for k in 0..<nz {
-            for j in 0..<ny {
-                for i in 0..<nx where labels.voxels[i + nx * j + plane * k] == value {
+        let box = within ?? VoxelBox(labels.size)
+        for k in box.k {
+            for j in box.j {
+                for i in box.i where labels.voxels[i + nx * j + plane * k] == value {
                     let q = i + nx * j + plane * k
                     let edge = i == 0 || i == nx - 1 || j == 0 || j == ny - 1 || k == 0 || k == nz - 1
                         || labels.voxels[q - 1] != value || labels.voxels[q + 1] != value || labels.voxels[q - nx] != value
@@ -90,4 +92,20 @@ public enum FemoralHeadFitter {
         }
         return x
     }
+}
+
+/// An inclusive box of voxel indices.
+public struct VoxelBox: Sendable, Equatable {
+    public var i: ClosedRange<Int>
+    public var j: ClosedRange<Int>
+    public var k: ClosedRange<Int>
+
+    public init(i: ClosedRange<Int>, j: ClosedRange<Int>, k: ClosedRange<Int>) {
+        self.i = i
+        self.j = j
+        self.k = k
+    }
+
+    /// The whole grid.
+    public init(_ size: Dim3) { self.init(i: 0...(size.x - 1), j: 0...(size.y - 1), k: 0...(size.z - 1)) }
 }

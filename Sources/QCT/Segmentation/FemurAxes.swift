@@ -40,16 +40,17 @@ public enum FemurAxisFinder {
     static let neckShell = 1.2...1.8
     static let shaftLength = 25.0
 
-    public static func axes(_ labels: Volume<UInt8>, value: UInt8, head: FemoralHeadFit) -> FemurAxes? {
-        let nx = labels.size.x, ny = labels.size.y, nz = labels.size.z, plane = nx * ny
+    public static func axes(_ labels: Volume<UInt8>, value: UInt8, head: FemoralHeadFit, within: VoxelBox? = nil) -> FemurAxes? {
+        let nx = labels.size.x, ny = labels.size.y, plane = nx * ny
         let g = labels.geometry
         let c = Vec3(head.center[0], head.center[1], head.center[2])
         let r = head.radius_mm
         var neckSum = Vec3.zero, neckN = 0.0
         var points: [Vec3] = []
-        for k in 0..<nz {
-            for j in 0..<ny {
-                for i in 0..<nx where labels.voxels[i + nx * j + plane * k] == value {
+        let box = within ?? VoxelBox(labels.size)
+        for k in box.k {
+            for j in box.j {
+                for i in box.i where labels.voxels[i + nx * j + plane * k] == value {
                     let p = g.world(Double(i), Double(j), Double(k))
                     points.append(p)
                     let d = (p - c).length

@@ -49,13 +49,7 @@ public enum FemurSegmenter {
         let nx = v.size.x, ny = v.size.y, nz = v.size.z, plane = nx * ny
         var notes: [String] = []
         let up = v.geometry.direction.c2.z >= 0  // k grows toward the head
-        // The body's mid-line (x, LPS): patient's left is +x.
-        var sx = 0.0, count = 0.0
-        for q in stride(from: 0, to: body.mask.voxels.count, by: 5) where body.mask.voxels[q] != 0 {
-            sx += v.geometry.world(Double(q % nx), Double((q / nx) % ny), Double(q / plane)).x
-            count += 1
-        }
-        let midX = count > 0 ? sx / count : v.geometry.world(Double(nx - 1) / 2, 0, 0).x
+        let midX = body.midlineX  // patient's left is +x
         // 1–3. Only components reaching the lowest 5 % of slices can hold a shaft: they are flooded
         // from there (one byte per voxel, ids 1…254), and per side the one with most voxels in that
         // slab wins.
@@ -102,6 +96,7 @@ public enum FemurSegmenter {
             comp[q] = c == chosen[.right] ? rightLabel : (c == chosen[.left] && !sameComponent ? leftLabel : 0)
         }
         var femora: [FemurMask] = []
+        var boxes: [FemurMask.Side: VoxelBox] = [:]  // where each femur lies: the fits scan only that
         let voxel_cm3 = v.geometry.spacing.x * v.geometry.spacing.y * v.geometry.spacing.z / 1000
         for side in [FemurMask.Side.right, .left] {
             if exclude.contains(side) { notes.append("\(side.rawValue) femur not segmented: excluded (metal)"); continue }
@@ -119,6 +114,7 @@ public enum FemurSegmenter {
             }
             // 4. The component, holes filled per slice within its bounding box.
             var total = 0, kMin = nz, kMax = -1
+            var bi0 = nx, bi1 = -1, bj0 = ny, bj1 = -1
             for k in 0..<nz {
                 var i0 = nx, i1 = -1, j0 = ny, j1 = -1
                 for p in 0..<plane where comp[p + plane * k] == value {
@@ -127,6 +123,7 @@ public enum FemurSegmenter {
                 }
                 guard i1 >= 0 else { continue }
                 kMin = min(kMin, k); kMax = max(kMax, k)
+                bi0 = min(bi0, i0); bi1 = max(bi1, i1); bj0 = min(bj0, j0); bj1 = max(bj1, j1)
                 // Background = reached from the box edge (4-connected) without crossing the component.
                 let w = i1 - i0 + 3, h = j1 - j0 + 3
                 var outside = [Bool](repeating: false, count: w * h)
@@ -159,14 +156,16 @@ public enum FemurSegmenter {
                                      side.rawValue, volume, nearMidline ? String(format: " reaching within %.0f mm of the mid-line", midlineClearance_mm) : ""))
                 if !(sameComponent && side == .right) { for q in 0..<comp.count where comp[q] == value { comp[q] = 0 } }
             }
+            if separated && kMax >= kMin { boxes[side] = VoxelBox(i: bi0...bi1, j: bj0...bj1, k: kMin...kMax) }
             femora.append(FemurMask(side: side, voxels: separated ? total : 0, volume_cm3: separated ? volume : 0,
                                     extent_mm: Double(max(0, kMax - kMin + 1)) * v.geometry.spacing.z, separated: separated, head: nil, axes: nil, notes: fnotes))
         }
         let mask = (try? Volume(size: v.size, geometry: v.geometry, voxels: comp)) ?? body.mask
         for i in femora.indices where femora[i].separated {
-            femora[i].head = FemoralHeadFitter.fit(mask, value: femora[i].side == .left ? leftLabel : rightLabel)
+            let value = femora[i].side == .left ? leftLabel : rightLabel, box = boxes[femora[i].side]
+            femora[i].head = FemoralHeadFitter.fit(mask, value: value, within: box)
             if let head = femora[i].head {
-                femora[i].axes = FemurAxisFinder.axes(mask, value: femora[i].side == .left ? leftLabel : rightLabel, head: head)
+                femora[i].axes = FemurAxisFinder.axes(mask, value: value, head: head, within: box)
             } else {
                 femora[i].notes.append("no femoral head sphere could be fitted to the top of the mask")
             }
