@@ -120,7 +120,7 @@ public enum RodFinder {
 
     /// Candidate rods of one radius (mm), before choosing the row.
     static func candidates(_ z: ZStats, spacing: Double, radius: Double, noise: Double,
-                           meanSum: Integral, meanSq: Integral, sdSum: Integral) -> [(c: Double, r: Double, radius: Double, inner: Double, score: Double)] {
+                           meanSum: Integral, meanSq: Integral, sdSum: Integral) -> [RodCandidate] {
         let nx = z.nx, ny = z.ny
         let margin = max(1.5 * spacing, 1.5)
         let inner = max(spacing, radius - margin)
@@ -141,7 +141,7 @@ public enum RodFinder {
             let p = a[j * nx + i], q = a[j * nx + i + 1], r = a[(j + 1) * nx + i], s = a[(j + 1) * nx + i + 1]
             return (p * (1 - fx) + q * fx) * (1 - fy) + (r * (1 - fx) + s * fx) * fy
         }
-        var out: [(Double, Double, Double, Double, Double)] = []
+        var out: [RodCandidate] = []
         // Coarse pixels: also try centres half a pixel off, or a rod between pixel centres looks lopsided.
         let step = spacing > 1 ? 0.5 : 1.0
         let hh = Double(h)
@@ -184,10 +184,10 @@ public enum RodFinder {
                     if abs(c) > abs(contrast), spread <= 0.5 * abs(c) + 4 * sigmaMean + 5 { contrast = c }
                 }
                 guard abs(contrast) >= contrastLimit else { continue }
-                out.append((cx, cy, radius, mu, abs(contrast) / max(sigmaMean, 0.5)))
+                out.append(RodCandidate(c: cx, r: cy, radius: radius, score: abs(contrast) / max(sigmaMean, 0.5)))
             }
         }
-        return out.map { (c: $0.0, r: $0.1, radius: $0.2, inner: $0.3, score: $0.4) }
+        return out
     }
 
     /// Noise of one voxel: the 10th percentile of the z-SD over pixels that are not air or padding
@@ -208,7 +208,7 @@ public enum RodFinder {
         let z: ZStats
         let noise: Double
         let meanSum: Integral, meanSq: Integral, sdSum: Integral
-        var byRadius: [Double: [(c: Double, r: Double, radius: Double, inner: Double, score: Double)]] = [:]
+        var byRadius: [Double: [RodCandidate]] = [:]
 
         public init(_ v: Volume<Int16>, padding: Int16?) throws(QCTError) {
             let d = v.geometry.direction
@@ -228,7 +228,7 @@ public enum RodFinder {
             sdSum = Integral(z.sd, nx: z.nx, ny: z.ny)
         }
 
-        func candidates(radius: Double) -> [(c: Double, r: Double, radius: Double, inner: Double, score: Double)] {
+        func candidates(radius: Double) -> [RodCandidate] {
             if let c = byRadius[radius] { return c }
             let c = RodFinder.candidates(z, spacing: volume.geometry.spacing.x, radius: radius, noise: noise,
                                          meanSum: meanSum, meanSq: meanSq, sdSum: sdSum)
@@ -238,18 +238,14 @@ public enum RodFinder {
     }
 
     /// Finds `count` rods (of `radius` mm, or of any radius 3–15 mm when nil) lying in a row.
-    public static func find(in v: Volume<Int16>, padding: Int16?, count: Int, radius: Double?) throws(QCTError) -> RodSearch {
-        try find(in: try Prepared(v, padding: padding), count: count, radius: radius)
-    }
-
     public static func find(in p: Prepared, count: Int, radius: Double?) throws(QCTError) -> RodSearch {
         let v = p.volume, z = p.z, noise = p.noise
         let sx = v.geometry.spacing.x
-        var cands: [(c: Double, r: Double, radius: Double, inner: Double, score: Double)] = []
+        var cands: [RodCandidate] = []
         for r in radius.map({ [$0] }) ?? searchRadii { cands += p.candidates(radius: r) }
         // Non-maximum suppression: the best candidate within two radii wins.
         cands.sort { ($0.score, $1.r, $1.c) > ($1.score, $0.r, $0.c) }
-        var kept: [(c: Double, r: Double, radius: Double, inner: Double, score: Double)] = []
+        var kept: [RodCandidate] = []
         for c in cands where kept.count < 12 {
             let close = kept.contains { k in
                 let dx = (k.c - c.c) * sx, dy = (k.r - c.r) * sx
@@ -337,6 +333,15 @@ public enum RodFinder {
             for j in (i + 1)..<k { idx[j] = idx[j - 1] + 1 }
         }
     }
+}
+
+/// A rod-like disk before the row is chosen: centre (column, row; half pixels on coarse grids),
+/// radius (mm) and how clearly it stands out.
+struct RodCandidate {
+    var c: Double
+    var r: Double
+    var radius: Double
+    var score: Double
 }
 
 /// A read-only buffer that may cross into parallel workers (the volume outlives them).
