@@ -82,6 +82,17 @@ public enum NIfTI {
             return (try Volume(size: size, geometry: geometry, voxels: out), clamped)
         }
 
+        /// Voxels as Float with the scaling applied (density maps, probability maps).
+        public func floatValues() throws(ImagingError) -> [Float] {
+            guard let n = size.count else { throw .invalidSize(size) }
+            let (slope, inter) = scaling ?? (1, 0)
+            var out = [Float](repeating: 0, count: n)
+            data.withUnsafeBytes { p in
+                for i in 0..<n { out[i] = Float(raw(i, p) * slope + inter) }
+            }
+            return out
+        }
+
         /// Voxels as UInt8 labels; values must be whole numbers 0…255 (scaling applied if present).
         public func labelVolume(path: String) throws(ImagingError) -> Volume<UInt8> {
             guard let n = size.count else { throw .invalidSize(size) }

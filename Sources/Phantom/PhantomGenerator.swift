@@ -7,12 +7,16 @@ public struct PhantomScan: Sendable {
     public let hu: Volume<Int16>
     public let labels: Volume<UInt8>
     public let truth: PhantomTruth
+    /// QCT-apparent density (mg/cm³ K2HPO4) of each voxel before blur and noise: (true HU − β)/σ with the
+    /// density model, partial volume included; only when asked for (4 bytes per voxel). The truth of any
+    /// calibrated ROI measurement (bone voxels: their vBMD).
+    public let density: Volume<Float>?
 }
 
 public enum PhantomGenerator {
     /// Generates the phantom for the parameters; the same parameters (seed included) give bit-identical
     /// voxels and truth on every run and thread count.
-    public static func generate(_ p: PhantomParameters) throws(PhantomError) -> PhantomScan {
+    public static func generate(_ p: PhantomParameters, densityMap: Bool = false) throws(PhantomError) -> PhantomScan {
         try p.validate()
         let world = PhantomWorld(p)
         let grid = world.grid
@@ -28,6 +32,13 @@ public enum PhantomGenerator {
                 guard let hp = hb.baseAddress, let lp = lb.baseAddress else { return }
                 sums = world.rasterizer.run(hu: SharedPointer(p: hp), labels: SharedPointer(p: lp))
             }
+        }
+        // The density map: the noise-free, blur-free HU through the density model — what an ideal,
+        // perfectly calibrated scanner reads in any ROI (bone: its vBMD; soft tissue: its HU/σ).
+        var densityF = [Float]()
+        if densityMap {
+            let slope = Float(DensityModel.slope), intercept = Float(DensityModel.intercept)
+            densityF = huF.map { ($0 - intercept) / slope }
         }
         let body = world.bodyComposition(labels: labels)
 
@@ -54,15 +65,16 @@ public enum PhantomGenerator {
                 }
             }
         }
-        let huVolume: Volume<Int16>, labelVolume: Volume<UInt8>
+        let huVolume: Volume<Int16>, labelVolume: Volume<UInt8>, densityVolume: Volume<Float>?
         do {
             huVolume = try Volume(size: size, geometry: geometry, voxels: out)
             labelVolume = try Volume(size: size, geometry: geometry, voxels: labels)
+            densityVolume = densityMap ? try Volume(size: size, geometry: geometry, voxels: densityF) : nil
         } catch {
             throw .imaging(error.description)
         }
         let truth = world.truth(sums: sums, body: body)
-        return PhantomScan(hu: huVolume, labels: labelVolume, truth: truth)
+        return PhantomScan(hu: huVolume, labels: labelVolume, truth: truth, density: densityVolume)
     }
 }
 

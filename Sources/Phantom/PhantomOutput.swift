@@ -11,6 +11,7 @@ public enum PhantomOutput {
         public var ct: String
         public var labels: String
         public var truth: String
+        public var density: String?
         public var format: String
         public var size: [Int]
         public var spacing_mm: [Double]
@@ -69,6 +70,12 @@ public enum PhantomOutput {
         }
         let labelsPath = dir + "/labels.nii.gz"
         do { try NIfTI.write(scan.labels, to: labelsPath) } catch { throw .output(error.description) }
+        var densityPath: String?
+        if let density = scan.density {
+            let path = dir + "/density.nii.gz"
+            do { try NIfTI.write(density, to: path) } catch { throw .output(error.description) }
+            densityPath = path
+        }
         let truthPath = dir + "/truth.json"
         do {
             var json = try canonicalJSON(scan.truth, pretty: true)
@@ -79,9 +86,9 @@ public enum PhantomOutput {
         }
         let g = scan.hu.geometry
         return Written(
-            ct: ctPath, labels: labelsPath, truth: truthPath, format: format.rawValue,
+            ct: ctPath, labels: labelsPath, truth: truthPath, density: densityPath, format: format.rawValue,
             size: [scan.hu.size.x, scan.hu.size.y, scan.hu.size.z], spacing_mm: [g.spacing.x, g.spacing.y, g.spacing.z],
-            files: files + 2)
+            files: files + (densityPath == nil ? 2 : 3))
     }
 
     static func canonicalJSON<T: Encodable>(_ v: T, pretty: Bool = false) throws -> Data {

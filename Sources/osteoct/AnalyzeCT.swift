@@ -15,8 +15,12 @@ struct MeasurementsFile: Codable {
     var calibration: DensityCalibration?
     var body: BodySummary?
     var femora: [FemurMask]?
+    /// Regional vBMD and HU per femur (ROI definitions inside).
+    var femurDensitometry: [FemurDensitometry]?
     var qualityFlags: [QualityFlag]
     var labels: LabelsSummary?
+    /// femur-regions.nii.gz: region × compartment of each femur's densitometry ROIs.
+    var regionLabels: LabelsSummary?
     var notMeasuredYet: [String]
 
     struct SeriesSummary: Codable {
@@ -41,25 +45,26 @@ struct MeasurementsFile: Codable {
     }
 
     static let pending = [
-        "vertebra, muscle and fat segmentation", "femur-region vBMD and proximal femur HU", "L1 HU and L1–L2 vBMD",
+        "vertebra, muscle and fat segmentation", "L1 HU and L1–L2 vBMD",
         "CTXA areal BMD and T-score", "hip structural analysis", "finite-element strength", "body composition",
     ]
 }
 
 /// The CT part of `analyze`: the hip series, its calibration (phantom → profile → phantomless →
-/// none), the body mask, quality flags. Returns the file contents; nothing is written here.
-func analyzeCT(scan: ScanResult, options: CalibrationOptions) -> (file: MeasurementsFile, labels: [UInt8]?) {
+/// none), the body mask, femur masks and regional densitometry, quality flags. Returns the file contents
+/// and the label maps (name, gzip NIfTI bytes); nothing is written here.
+func analyzeCT(scan: ScanResult, options: CalibrationOptions) -> (file: MeasurementsFile, maps: [(name: String, bytes: [UInt8])]) {
     var file = MeasurementsFile(software: "OsteoCT \(OsteoCTVersion.string)", status: "not-run", reason: nil, series: nil, calibration: nil,
-                                body: nil, femora: nil, qualityFlags: [], labels: nil, notMeasuredYet: MeasurementsFile.pending)
+                                body: nil, femora: nil, femurDensitometry: nil, qualityFlags: [], labels: nil, regionLabels: nil, notMeasuredYet: MeasurementsFile.pending)
     let stack: ImageStack
     do { stack = try StackLookup.find(in: scan, selector: "hip") } catch {
         file.reason = "no series suitable for hip analysis: \(error.description)"
-        return (file, nil)
+        return (file, [])
     }
     let loaded: LoadedVolume
     do { loaded = try VolumeAssembly.load(stack) } catch {
         file.reason = "the hip series could not be read: \(error.description)"
-        return (file, nil)
+        return (file, [])
     }
     let s = stack.series
     let ct = LoadedCT(loaded, studyDate: nil)
@@ -72,7 +77,7 @@ func analyzeCT(scan: ScanResult, options: CalibrationOptions) -> (file: Measurem
         file.calibration = try studyCalibration(ct, definition: try options.definition(catalogue), catalogue: catalogue, store: options.store)
     } catch {
         file.reason = "calibration: \(error)"
-        return (file, nil)
+        return (file, [])
     }
     var body: BodyMask?
     do { body = try BodySegmenter.segment(v, padding: ct.padding) } catch { file.qualityFlags.append(QualityFlag(code: "no-body", severity: "exclude", message: "\(error)")) }
@@ -81,7 +86,7 @@ func analyzeCT(scan: ScanResult, options: CalibrationOptions) -> (file: Measurem
         file.body = .init(volume_cm3: (Double(body.voxels) * voxel * 10).rounded() / 10, equipmentPixelsRemoved: body.equipmentPixels, notes: body.notes)
     }
     file.qualityFlags += QualityChecks.assess(v, body: body, calibration: file.calibration!, sliceThickness: s.sliceThickness)
-    var labels: [UInt8]?
+    var maps: [(name: String, bytes: [UInt8])] = []
     if let body {
         // A side with metal is not segmented (the prosthesis replaces the bone).
         let excluded = Set(file.qualityFlags.compactMap { f -> FemurMask.Side? in
@@ -92,12 +97,39 @@ func analyzeCT(scan: ScanResult, options: CalibrationOptions) -> (file: Measurem
         for f in femurs.femora where !f.separated {
             file.qualityFlags.append(QualityFlag(code: "femur-\(f.side.rawValue)-not-separated", severity: "exclude", message: f.notes.joined(separator: "; ")))
         }
+        // Regional densitometry of each separated, unflagged femur.
+        var regionMap = [UInt8](repeating: 0, count: v.voxels.count)
+        var densitometry: [FemurDensitometry] = []
+        for f in femurs.femora where f.separated {
+            guard let box = femurs.boxes[f.side] else { continue }
+            let value = f.side == .left ? FemurSegmenter.leftLabel : FemurSegmenter.rightLabel
+            if let d = FemurDensitometer.measure(v, labels: femurs.labels, value: value, femur: f, box: box,
+                                                 calibration: file.calibration!, regionMap: &regionMap) {
+                densitometry.append(d)
+            }
+        }
+        file.femurDensitometry = densitometry
         var map = body.mask
         for q in 0..<map.voxels.count where femurs.labels.voxels[q] != 0 { map.voxels[q] = femurs.labels.voxels[q] }
-        labels = (try? Zlib.deflate(NIfTI.encode(map, description: "OsteoCT labels"), format: .gzip))
-        file.labels = .init(file: "labels.nii.gz", values: ["0": "outside the body", "1": "body (table and pad removed)",
-                                                             "\(FemurSegmenter.rightLabel)": "right proximal femur", "\(FemurSegmenter.leftLabel)": "left proximal femur"])
+        if let bytes = try? Zlib.deflate(NIfTI.encode(map, description: "OsteoCT labels"), format: .gzip) { maps.append(("labels.nii.gz", bytes)) }
+        let values = ["0": "outside the body", "1": "body (table and pad removed)",
+                      "\(FemurSegmenter.rightLabel)": "right proximal femur", "\(FemurSegmenter.leftLabel)": "left proximal femur"]
+        if !densitometry.isEmpty, let rv = try? Volume(size: v.size, geometry: v.geometry, voxels: regionMap),
+           let bytes = try? Zlib.deflate(NIfTI.encode(rv, description: "OsteoCT femur regions"), format: .gzip) {
+            maps.append(("femur-regions.nii.gz", bytes))
+            var regionValues = ["0": "none"]
+            for side in [FemurMask.Side.right, .left] {
+                let base = Int(FemurDensitometer.labelBase(side))
+                for (r, name) in FemurDensitometer.regionNames.enumerated() {
+                    for (c, comp) in ["rim (integral only)", "trabecular", "cortical"].enumerated() {
+                        regionValues["\(base + 3 * r + c)"] = "\(side.rawValue) \(name), \(comp)"
+                    }
+                }
+            }
+            file.regionLabels = .init(file: "femur-regions.nii.gz", values: regionValues)
+        }
+        file.labels = .init(file: "labels.nii.gz", values: values)
     }
     file.status = "done"
-    return (file, labels)
+    return (file, maps)
 }

@@ -136,7 +136,7 @@ struct AnalyzeCommand: ParsableCommand {
         }
 
         // The CT part (calibration, body, quality flags so far); its failure is reported, not fatal.
-        let (ctFile, labels) = analyzeCT(scan: scan, options: calibrationOptions)
+        let (ctFile, maps) = analyzeCT(scan: scan, options: calibrationOptions)
 
         let evidence = FeaturesFile(asOf: asOf.description, features: ehr?.evidence ?? [], supporting: ehr?.supporting ?? [],
                                     notes: (ehr?.notes ?? []) + dicomNotes, patient: ehr?.patientReference)
@@ -146,7 +146,7 @@ struct AnalyzeCommand: ParsableCommand {
             (name: "features.json", bytes: [UInt8](try JSONOut.encode(evidence)) + [0x0A]),
             (name: "risk.json", bytes: [UInt8](try JSONOut.encode(risk)) + [0x0A]),
             (name: "measurements.json", bytes: [UInt8](try JSONOut.encode(ctFile)) + [0x0A]),
-        ] + (labels.map { [(name: "labels.nii.gz", bytes: $0)] } ?? []), into: out)
+        ] + maps, into: out)
 
         if json {
             try JSONOut.print(risk)
@@ -164,7 +164,7 @@ struct AnalyzeCommand: ParsableCommand {
             } else {
                 print("CT: not analysed — \(ctFile.reason ?? "")")
             }
-            print("Wrote \(out)/bundle.json, bundle.xml (\(bundle.entry.count) entries), features.json, risk.json, measurements.json\(labels == nil ? "" : ", labels.nii.gz")")
+            print("Wrote \(out)/bundle.json, bundle.xml (\(bundle.entry.count) entries), features.json, risk.json, measurements.json\(maps.map { ", " + $0.name }.joined())")
         }
     }
 

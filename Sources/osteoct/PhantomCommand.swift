@@ -44,6 +44,8 @@ struct PhantomCommand: ParsableCommand {
     @Option(help: "Field of view cutting the lateral proximal femur: none, left, right.") var fovCut: String = "none"
     @Flag(help: "Leave out the calibration phantom under the patient.") var noCalibrationPhantom = false
     @Option(help: "Calibration rod concentrations, mg/cm³ K2HPO4, comma-separated.") var rods: String?
+    @Flag(help: "Also write density.nii.gz: each voxel's QCT-apparent density before blur and noise ((true HU − β)/σ, mg/cm³ K2HPO4; bone: its vBMD), so phantom-check can take the truth of any measured ROI. Costs 4 bytes per voxel.")
+    var densityMap = false
     @Flag(help: "Print a JSON summary.") var json = false
 
     func parameters() throws -> PhantomParameters {
@@ -104,7 +106,7 @@ struct PhantomCommand: ParsableCommand {
         let p = try parameters()
         let written: PhantomOutput.Written
         do {
-            let scan = try PhantomGenerator.generate(p)
+            let scan = try PhantomGenerator.generate(p, densityMap: densityMap)
             written = try PhantomOutput.write(scan, to: outdir, format: format == "nifti" ? .nifti : .dicom)
         } catch {
             throw CommandFailure("\(error)")
@@ -112,7 +114,7 @@ struct PhantomCommand: ParsableCommand {
         if json {
             try JSONOut.print(written)
         } else {
-            print("wrote \(written.ct) (\(written.size.map(String.init).joined(separator: "×")) voxels), \(written.labels), \(written.truth)")
+            print("wrote \(written.ct) (\(written.size.map(String.init).joined(separator: "×")) voxels), \(written.labels), \(written.truth)\(written.density.map { ", " + $0 } ?? "")")
         }
     }
 }

@@ -34,6 +34,8 @@ public struct FemurSegmentation: Sendable {
     public var labels: Volume<UInt8>
     public var femora: [FemurMask]
     public var notes: [String]
+    /// Voxel bounding box of each separated femur.
+    public var boxes: [FemurMask.Side: VoxelBox]
 }
 
 public enum FemurSegmenter {
@@ -170,6 +172,6 @@ public enum FemurSegmenter {
                 femora[i].notes.append("no femoral head sphere could be fitted to the top of the mask")
             }
         }
-        return FemurSegmentation(labels: mask, femora: femora, notes: notes)
+        return FemurSegmentation(labels: mask, femora: femora, notes: notes, boxes: boxes)
     }
 }
