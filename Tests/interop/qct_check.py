@@ -18,6 +18,7 @@ measurements.json and labels.nii.gz (`osteoct analyze`). Checks:
 Prints the figures; exit 0 when all pass, 1 otherwise.
 """
 import json
+import os
 import sys
 
 import nibabel as nib
@@ -87,7 +88,46 @@ def main():
     di = cal["intercept_HU"] - dm["intercept_HU"]
     print(f"calibration {cal['method']}: slope {cal['slope_HU_per_mgcm3']:.4f} ({100 * ds:+.2f} %), intercept {cal['intercept_HU']:+.2f} HU")
     ok &= cal["method"] == "synchronous-phantom" and abs(ds) <= 0.01 and abs(di) <= 2
+    ok &= regions(ph, an, meas)
     return 0 if ok else 1
+
+
+REGIONS = ["head", "neck", "trochanter", "intertrochanter"]
+
+
+def regions(phantom_dir, out_dir, meas):
+    """Each femur ROI's vBMD against the phantom's density map over the same voxels, both read with
+    nibabel: integral and trabecular within 2 % (at least 2 mg/cm³), trabecular HU within 3 HU."""
+    dens = np.asanyarray(nib.load(os.path.join(phantom_dir, "density.nii.gz")).dataobj)
+    reg = np.asanyarray(nib.load(os.path.join(out_dir, "femur-regions.nii.gz")).dataobj)
+    ok = True
+    worst = {"integral": 0.0, "trabecular": 0.0, "HU": 0.0}
+    for fd in meas.get("femurDensitometry") or []:
+        base = 10 if fd["side"] == "right" else 30
+        for r in fd["regions"]:
+            if r["region"] == "narrow_neck":
+                continue
+            idx = range(4) if r["region"] == "total_hip" else [REGIONS.index(r["region"])]
+            for comp, offs in (("integral", (0, 1, 2)), ("trabecular", (1,))):
+                c = r.get(comp)
+                sel = np.isin(reg, [base + 3 * i + o for i in idx for o in offs])
+                n = int(sel.sum())
+                truth = float(dens[sel].mean())
+                err = c["vBMD_mgcm3"] - truth
+                worst[comp] = max(worst[comp], abs(err) / truth)
+                good = n == c["voxels"] and abs(err) <= max(2, 0.02 * truth)
+                if comp == "trabecular":
+                    herr = c["meanHU"] - 1.3 * truth
+                    worst["HU"] = max(worst["HU"], abs(herr))
+                    good &= abs(herr) <= 3
+                if not good:
+                    print(f"{r['name']} {comp}: measured {c['vBMD_mgcm3']:.1f}, truth {truth:.1f} mg/cm³ over {n} voxels (statistics: {c['voxels']})")
+                ok &= good
+    if not meas.get("femurDensitometry"):
+        print("no femur densitometry"); return False
+    print(f"femur regions vs density map: worst integral {100 * worst['integral']:.2f} %, trabecular {100 * worst['trabecular']:.2f} % (<= 2 %), "
+          f"trabecular HU {worst['HU']:.2f} HU (<= 3)")
+    return ok
 
 
 if __name__ == "__main__":

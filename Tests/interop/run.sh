@@ -25,7 +25,8 @@
 #   QCT:
 #  11. `osteoct analyze` of the standard phantom (0.742 × 1.25 mm, noise 22 HU, PSF 1.3 mm) read back
 #      with nibabel: body Dice ≥ 0.99, each femur Dice ≥ 0.95, head centre ≤ 1 mm, neck axis ≤ 3°,
-#      calibration within 1 % of truth; and `osteoct phantom-check` passes
+#      calibration within 1 % of truth; femur-region integral and trabecular vBMD within 2 % of the
+#      phantom's density map over the same voxels (nibabel); and `osteoct phantom-check` passes
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 WORK="$ROOT/Tests/interop/work"
@@ -209,13 +210,13 @@ check "bench fhir: 1,000-resource Bundle decode/encode vs fhir.resources (>= 5x 
 
 # 11. QCT against the standard phantom's truth
 qct_standard() {
-    "$OSTEOCT" phantom "$WORK/phantom-standard" --size standard --seed 3 >/dev/null
+    "$OSTEOCT" phantom "$WORK/phantom-standard" --size standard --seed 3 --density-map >/dev/null
     "$OSTEOCT" analyze "$WORK/phantom-standard/dicom" --out "$WORK/qct-standard" --issued 2026-11-25T10:00:00Z \
         --profiles "$WORK/no-profiles" >/dev/null
     $PY Tests/interop/qct_check.py "$WORK/phantom-standard" "$WORK/qct-standard" &&
         "$OSTEOCT" phantom-check "$WORK/phantom-standard/truth.json" "$WORK/qct-standard/measurements.json" >/dev/null
 }
-check "analyze on the standard phantom: body and femur masks (nibabel) and calibration vs truth" qct_standard
+check "analyze on the standard phantom: body and femur masks, calibration and femur-region vBMD vs truth (nibabel)" qct_standard
 
 if [ "$failures" -gt 0 ]; then echo "$failures interop check(s) failed"; exit 1; fi
 echo "all interop checks passed"

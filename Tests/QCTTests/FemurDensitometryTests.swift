@@ -1,0 +1,115 @@
+import Foundation
+import Imaging
+import Phantom
+import Testing
+
+@testable import QCT
+
+// Regional densitometry of one femur on a crop of the phantom's left hip (0.8 × 0.8 × 1.25 mm, the
+// phantom's noise and blur), with the phantom's own femur label and landmarks as input so that only
+// the ROI placement and the statistics are under test (segmentation is tested separately). The truth
+// of every ROI is the phantom's density map over the same voxels.
+
+private func leftHip(boneScale: Double = 1) throws -> PhantomScan {
+    var p = PhantomParameters(preset: .standard, size: .small)
+    p.seed = 17
+    p.boneDensityScale = boneScale
+    p.pixelSpacing_mm = 0.8
+    p.columns = 150
+    p.rows = 115
+    p.sliceThickness_mm = 1.25
+    p.sliceSpacing_mm = 1.25
+    p.noiseSigma_HU = 20
+    p.slices = 84
+    // Left head centre at (82.5, −12, 0); greater trochanter to x ≈ 145; lesser trochanter at z ≈ −51.
+    p.reconstructionCenter = Vec3(100, -5, -27)
+    return try PhantomGenerator.generate(p, densityMap: true)
+}
+
+private func inputs(_ scan: PhantomScan) throws -> (labels: Volume<UInt8>, femur: FemurMask, box: VoxelBox) {
+    let f = try #require(scan.truth.femora.first { $0.side == .left })
+    let ids = Set(scan.truth.labels.filter { $0.name.hasPrefix("femur_left") }.map(\.id))
+    // The mask as the segmentation draws it: the bone plus the blurred edge above 175 HU next to it (the
+    // label alone stops at the true surface, inside the 175 HU boundary).
+    var mask = scan.labels
+    for q in 0..<mask.voxels.count { mask.voxels[q] = ids.contains(mask.voxels[q]) ? FemurSegmenter.leftLabel : 0 }
+    let nx = mask.size.x, plane = nx * mask.size.y
+    let bone = mask.voxels
+    for q in 0..<bone.count where bone[q] == 0 && scan.hu.voxels[q] > 175 {
+        let i = q % nx, j = (q / nx) % mask.size.y, k = q / plane
+        if (i > 0 && bone[q - 1] != 0) || (i < nx - 1 && bone[q + 1] != 0) || (j > 0 && bone[q - nx] != 0)
+            || (j < mask.size.y - 1 && bone[q + nx] != 0) || (k > 0 && bone[q - plane] != 0) || (k < mask.size.z - 1 && bone[q + plane] != 0) {
+            mask.voxels[q] = FemurSegmenter.leftLabel
+        }
+    }
+    let head = FemoralHeadFit(center: f.headCenter.array, radius_mm: f.headRadius_mm, rmsResidual_mm: 0, points: 0)
+    let axes = FemurAxes(neckAxisDirection: f.neckAxisDirection.array, shaftAxisPoint: f.shaftAxisPoint.array,
+                         shaftAxisDirection: f.shaftAxisDirection.array, neckShaftAngle_deg: f.neckShaftAngle_deg, shaftLengthUsed_mm: 0,
+                         narrowNeckDistance_mm: f.narrowNeck.distanceFromHeadCenter_mm, narrowNeckCenter: f.narrowNeck.center.array,
+                         narrowNeckMaskArea_mm2: f.narrowNeck.totalArea_mm2, greaterTrochanterTip: f.greaterTrochanterTip.array,
+                         lesserTrochanterApex: f.lesserTrochanterApex.array)
+    let femur = FemurMask(side: .left, voxels: 0, volume_cm3: 0, extent_mm: 0, separated: true, head: head, axes: axes, notes: [])
+    return (try Volume(size: mask.size, geometry: mask.geometry, voxels: mask.voxels), femur, VoxelBox(mask.size))
+}
+
+/// The phantom's density line (σ 1.3 HU per mg/cm³, β 0) as if a phantom had measured it.
+private func trueLine(_ scan: PhantomScan) -> DensityCalibration {
+    var c = DensityCalibration.none(reason: "")
+    c.method = .synchronousPhantom
+    c.equivalent = .k2hpo4
+    c.slope_HU_per_mgcm3 = scan.truth.densityModel.slope_HU_per_mgcm3
+    c.intercept_HU = scan.truth.densityModel.intercept_HU
+    c.qc = CalibrationQC(passed: true, problems: [])
+    return c
+}
+
+@Suite("Femur densitometry")
+struct FemurDensitometryTests {
+    @Test func regionsMatchTheDensityMapAndTheirAnalyticBoundaries() throws {
+        let scan = try leftHip()
+        let (labels, femur, box) = try inputs(scan)
+        var map = [UInt8](repeating: 0, count: labels.voxels.count)
+        let d = try #require(FemurDensitometer.measure(scan.hu, labels: labels, value: FemurSegmenter.leftLabel, femur: femur, box: box,
+                                                       calibration: trueLine(scan), regionMap: &map))
+        let f = try #require(scan.truth.femora.first { $0.side == .left })
+        // Head–neck plane: where a 22 mm sphere narrows to the narrow neck's area, √(r² − A/π).
+        #expect(abs(d.headNeckPlane_mm - (22.0 * 22 - f.narrowNeck.totalArea_mm2 / .pi).squareRoot()) < 1e-9)
+        // X lies offset / sin(NSA) from the head centre (phantom construction: 40 mm, 126°).
+        #expect(abs(d.neckBasePlane_mm - f.femoralOffset_mm / sin(f.neckShaftAngle_deg * .pi / 180)) < 1e-6)
+        let density = try #require(scan.density).voxels
+        let base = Int(FemurDensitometer.labelBase(.left))
+        var checked = 0
+        for r in d.regions {
+            let idx: [Int]
+            if r.region == "total_hip" { idx = [0, 1, 2, 3] } else if let i = FemurDensitometer.regionNames.firstIndex(of: r.region) { idx = [i] } else { continue }
+            for (c, offsets) in [(r.integral, [0, 1, 2]), (try #require(r.trabecular), [1])] {
+                let ids = Set(idx.flatMap { i in offsets.map { UInt8(base + 3 * i + $0) } })
+                var s = 0.0, n = 0
+                for q in 0..<map.count where ids.contains(map[q]) { s += Double(density[q]); n += 1 }
+                #expect(n == c.voxels, "\(r.name): map and statistics disagree on the ROI")
+                let truth = s / Double(n), measured = try #require(c.vBMD_mgcm3)
+                #expect(abs(measured - truth) <= max(2, 0.02 * truth), "\(r.name) \(offsets.count == 1 ? "trabecular" : "integral"): \(measured) vs \(truth)")
+                checked += 1
+            }
+        }
+        #expect(checked == 10)
+        // The neck's trabecular bone is 80 mg/cm³ in the phantom, the trochanter's 75, the head's 210
+        // (with smooth ramps between them at the region borders).
+        let neck = try #require(d.regions.first { $0.region == "narrow_neck" }?.trabecular?.vBMD_mgcm3)
+        #expect(abs(neck - 80) < 3, "narrow-neck trabecular \(neck)")
+        #expect(d.proximalFemurHU.map { !$0.belowThreshold } == true)
+    }
+
+    @Test func withoutCalibrationOnlyHUAndALowFemurFallsBelow112HU() throws {
+        let scan = try leftHip(boneScale: 0.45)
+        let (labels, femur, box) = try inputs(scan)
+        var map: [UInt8] = []
+        let d = try #require(FemurDensitometer.measure(scan.hu, labels: labels, value: FemurSegmenter.leftLabel, femur: femur, box: box,
+                                                       calibration: .none(reason: "test"), regionMap: &map))
+        #expect(d.regions.allSatisfy { $0.integral.vBMD_mgcm3 == nil && $0.trabecular?.vBMD_mgcm3 == nil })
+        #expect(d.notes.contains { $0.contains("HU only") })
+        let pf = try #require(d.proximalFemurHU)
+        // Trabecular 0.45 × (75…210 mg/cm³) × 1.3 HU per mg/cm³ is well under 112 HU.
+        #expect(pf.belowThreshold && pf.meanHU < 112, "\(pf.meanHU)")
+    }
+}
