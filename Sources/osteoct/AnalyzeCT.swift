@@ -17,6 +17,8 @@ struct MeasurementsFile: Codable {
     var femora: [FemurMask]?
     /// Regional vBMD and HU per femur (ROI definitions inside).
     var femurDensitometry: [FemurDensitometry]?
+    /// DXA-equivalent areal BMD and T-scores per femur (calibrated scans only).
+    var ctxa: [CTXAResult]?
     var qualityFlags: [QualityFlag]
     var labels: LabelsSummary?
     /// femur-regions.nii.gz: region × compartment of each femur's densitometry ROIs.
@@ -46,7 +48,7 @@ struct MeasurementsFile: Codable {
 
     static let pending = [
         "vertebra, muscle and fat segmentation", "L1 HU and L1–L2 vBMD",
-        "CTXA areal BMD and T-score", "hip structural analysis", "finite-element strength", "body composition",
+        "CTXA Z-score (needs an age reference table)", "hip structural analysis", "finite-element strength", "body composition",
     ]
 }
 
@@ -55,7 +57,7 @@ struct MeasurementsFile: Codable {
 /// and the label maps (name, gzip NIfTI bytes); nothing is written here.
 func analyzeCT(scan: ScanResult, options: CalibrationOptions) -> (file: MeasurementsFile, maps: [(name: String, bytes: [UInt8])]) {
     var file = MeasurementsFile(software: "OsteoCT \(OsteoCTVersion.string)", status: "not-run", reason: nil, series: nil, calibration: nil,
-                                body: nil, femora: nil, femurDensitometry: nil, qualityFlags: [], labels: nil, regionLabels: nil, notMeasuredYet: MeasurementsFile.pending)
+                                body: nil, femora: nil, femurDensitometry: nil, ctxa: nil, qualityFlags: [], labels: nil, regionLabels: nil, notMeasuredYet: MeasurementsFile.pending)
     let stack: ImageStack
     do { stack = try StackLookup.find(in: scan, selector: "hip") } catch {
         file.reason = "no series suitable for hip analysis: \(error.description)"
@@ -109,6 +111,20 @@ func analyzeCT(scan: ScanResult, options: CalibrationOptions) -> (file: Measurem
             }
         }
         file.femurDensitometry = densitometry
+        // CTXA needs calibrated density.
+        let cal = file.calibration!
+        if cal.method != .none, let sigma = cal.slope_HU_per_mgcm3, let beta = cal.intercept_HU, sigma != 0 {
+            var ctxa: [CTXAResult] = []
+            for d in densitometry {
+                guard let f = femurs.femora.first(where: { $0.side == d.side }) else { continue }
+                if let (r, _) = CTXA.measure(labels: femurs.labels, value: d.side == .left ? FemurSegmenter.leftLabel : FemurSegmenter.rightLabel,
+                                             regionMap: regionMap, femur: f, densitometry: d, calibration: cal,
+                                             density: { q in (Double(v.voxels[q]) - beta) / sigma }) {
+                    ctxa.append(r)
+                }
+            }
+            file.ctxa = ctxa
+        }
         var map = body.mask
         for q in 0..<map.voxels.count where femurs.labels.voxels[q] != 0 { map.voxels[q] = femurs.labels.voxels[q] }
         if let bytes = try? Zlib.deflate(NIfTI.encode(map, description: "OsteoCT labels"), format: .gzip) { maps.append(("labels.nii.gz", bytes)) }

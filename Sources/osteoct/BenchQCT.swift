@@ -14,9 +14,9 @@ struct BenchQCT: ParsableCommand {
             Make the standard phantom first (`osteoct phantom DIR --size standard`) and pass DIR/dicom.
             Steps: load (read + decode + assemble), calibration (phantom search over the catalogue,
             reference tissues, contrast), body mask, quality flags, femora (segmentation, head, axes,
-            narrow neck, trochanters). Each step is the best of --repeat runs; peak memory is the
+            narrow neck, trochanters), densitometry (femur regions and compartments). Each step is the best of --repeat runs; peak memory is the
             process's resident high-water mark, reported as a multiple of the HU volume's size. Only
-            the steps built so far are timed: densitometry, CTXA and body composition are not built.
+            the steps built so far are timed: CTXA, the spine and body composition are not built.
             """
     )
 
@@ -60,7 +60,16 @@ struct BenchQCT: ParsableCommand {
         seconds["qualityFlags"] = best { flags = QualityChecks.assess(loaded.volume, body: body, calibration: calibration!, sliceThickness: nil) }
         var femora: FemurSegmentation?
         seconds["femora"] = best { femora = FemurSegmenter.segment(loaded.volume, body: body!) }
-        _ = (femora, flags)
+        var regions: [FemurDensitometry] = []
+        seconds["densitometry"] = best {
+            var map = [UInt8](repeating: 0, count: loaded.volume.voxels.count)
+            regions = femora!.femora.compactMap { f in
+                guard let box = femora!.boxes[f.side] else { return nil }
+                return FemurDensitometer.measure(loaded.volume, labels: femora!.labels, value: f.side == .left ? FemurSegmenter.leftLabel : FemurSegmenter.rightLabel,
+                                                 femur: f, box: box, calibration: calibration!, regionMap: &map)
+            }
+        }
+        _ = (regions, flags)
         let v = loaded.volume
         let volumeMB = Double(v.voxels.count * 2) / 1_048_576
         let peak = peakRSSMegabytes()

@@ -103,7 +103,8 @@ struct PhantomCheckCommand: ParsableCommand {
     /// density map's truth over the same voxels. Tolerances (issue 3): integral and trabecular vBMD ±2 %
     /// (at least ±2 mg/cm³) with a phantom or scanner-profile calibration, ±5 % phantomless; trabecular
     /// HU ±3 HU. Cortical vBMD is listed without a tolerance: cortices thinner than about twice the PSF
-    /// read low by partial volume, a limit of the image rather than of the ROI.
+    /// read low by partial volume, a limit of the image rather than of the ROI. CTXA aBMD: within 2 % of the
+    /// density map projected the same way over the same masks.
     func regionRows(_ t: PhantomTruth, _ m: MeasurementsFile) throws -> [Row] {
         guard let dens = m.femurDensitometry, !dens.isEmpty else { return [] }
         let densityPath = density ?? ((truth as NSString).deletingLastPathComponent as NSString).appendingPathComponent("density.nii.gz")
@@ -151,6 +152,24 @@ struct PhantomCheckCommand: ParsableCommand {
                         rows.append(Row(quantity: "\(r.name) trabecular HU", measured: c.meanHU, truth: truthHU, error: c.meanHU - truthHU,
                                         unit: "HU", tolerance: 3, pass: abs(c.meanHU - truthHU) <= 3))
                     }
+                }
+            }
+        }
+        // CTXA: the same projection of the density map over the same masks is the truth.
+        let labelsPath = ((regionsPath as NSString).deletingLastPathComponent as NSString).appendingPathComponent("labels.nii.gz")
+        if let ctxa = m.ctxa, !ctxa.isEmpty, let cal = m.calibration, FileManager.default.fileExists(atPath: labelsPath) {
+            let femurLabels: Volume<UInt8>
+            do { femurLabels = try NIfTI.read(path: labelsPath).labelVolume(path: labelsPath) } catch { throw CommandFailure("\(error)") }
+            for c in ctxa {
+                guard let f = m.femora?.first(where: { $0.side == c.side }), let d = dens.first(where: { $0.side == c.side }),
+                      let (ideal, _) = CTXA.measure(labels: femurLabels, value: c.side == .left ? FemurSegmenter.leftLabel : FemurSegmenter.rightLabel,
+                                                     regionMap: map.voxels, femur: f, densitometry: d, calibration: cal,
+                                                     density: { q in Double(truthDensity[q]) }) else { continue }
+                for r in c.regions {
+                    guard let t = ideal.regions.first(where: { $0.name == r.name }) else { continue }
+                    let tol = 0.02 * t.aBMD_gcm2
+                    rows.append(Row(quantity: "\(c.side.rawValue) CTXA \(r.name) aBMD", measured: r.aBMD_gcm2, truth: t.aBMD_gcm2, error: r.aBMD_gcm2 - t.aBMD_gcm2,
+                                    unit: "g/cm²", tolerance: tol, pass: abs(r.aBMD_gcm2 - t.aBMD_gcm2) <= tol))
                 }
             }
         }

@@ -113,3 +113,67 @@ struct FemurDensitometryTests {
         #expect(pf.belowThreshold && pf.meanHU < 112, "\(pf.meanHU)")
     }
 }
+
+// CTXA on an analytic neck: a uniform cylinder of density ρ and radius R seen from the side has the
+// areal density ρ·πR/2 on average over its projected width 2R (mass πR²ρ per unit length over 2R).
+@Suite("CTXA")
+struct CTXATests {
+    @Test func aUniformCylinderProjectsToRhoPiROverTwo() throws {
+        let rho = 300.0, R = 12.0, sp = 0.5  // mg/cm³, mm, mm
+        let u = Vec3(0.73, 0.2, -0.65).normalized, e = Vec3(0.087, 0, 0.996).normalized
+        let H = Vec3.zero, length = 50.0
+        let lo = Vec3(-R - 2, -R - 2 + min(0, u.y * length), u.z * length - R - 2), hi = Vec3(u.x * length + R + 2, u.y * length + R + 2, R + 2)
+        let size = Dim3(Int((hi.x - lo.x) / sp), Int((hi.y - lo.y) / sp), Int((hi.z - lo.z) / sp))
+        let g = VolumeGeometry(spacing: Vec3(sp, sp, sp), origin: lo)
+        var mask = [UInt8](repeating: 0, count: size.x * size.y * size.z)
+        var map = mask
+        for k in 0..<size.z { for j in 0..<size.y { for i in 0..<size.x {
+            let d = g.world(Double(i), Double(j), Double(k)) - H
+            let s = d.dot(u), radial = (d - u * s).length
+            let q = i + size.x * (j + size.y * k)
+            if s >= 0 && s <= length && radial <= R { mask[q] = 3; map[q] = 31 }  // left neck, trabecular
+        } } }
+        let labels = try Volume(size: size, geometry: g, voxels: mask)
+        let head = FemoralHeadFit(center: H.array, radius_mm: 20, rmsResidual_mm: 0, points: 0)
+        let axes = FemurAxes(neckAxisDirection: u.array, shaftAxisPoint: (H + u * length).array, shaftAxisDirection: e.array,
+                             neckShaftAngle_deg: 126, shaftLengthUsed_mm: 0, narrowNeckDistance_mm: 25, narrowNeckCenter: (u * 25).array,
+                             narrowNeckMaskArea_mm2: .pi * R * R, greaterTrochanterTip: nil, lesserTrochanterApex: nil)
+        let femur = FemurMask(side: .left, voxels: 0, volume_cm3: 0, extent_mm: 0, separated: true, head: head, axes: axes, notes: [])
+        let d = FemurDensitometry(side: .left, calibration: "synchronous-phantom", equivalent: "K2HPO4", regions: [], proximalFemurHU: nil,
+                                  headNeckPlane_mm: 10, neckBasePlane_mm: length, neckCylinderRadius_mm: R, lesserTrochanterLevel_mm: nil,
+                                  distalLimit_mm: -200, roiDefinitions: [:], notes: [])
+        var cal = DensityCalibration.none(reason: "")
+        cal.method = .synchronousPhantom
+        cal.equivalent = .k2hpo4
+        let (result, image) = try #require(CTXA.measure(labels: labels, value: 3, regionMap: map, femur: femur, densitometry: d, calibration: cal,
+                                                        density: { q in mask[q] != 0 ? rho : 0 }))
+        let neck = try #require(result.regions.first { $0.name == "femoral_neck" })
+        let expected = rho / 1000 * .pi * R / 2 * 0.1  // mg/mm³ × mm = mg/mm² → g/cm²
+        #expect(abs(neck.aBMD_gcm2 / expected - 1) < 0.02, "aBMD \(neck.aBMD_gcm2) vs \(expected)")
+        #expect(abs(neck.area_cm2 / (2 * R * 15 / 100) - 1) < 0.03, "area \(neck.area_cm2)")
+        #expect(abs(neck.bmc_g / (rho / 1000 * .pi * R * R * 15 / 1000) - 1) < 0.02, "BMC \(neck.bmc_g)")
+        // T-score from the DXA-equivalent value, by hand.
+        let dxa = 1.297 * neck.aBMD_gcm2 + 0.048
+        #expect(abs(neck.dxaEquivalent_gcm2 - dxa) < 1e-12)
+        #expect(abs(try #require(neck.tScore) - (dxa - 0.858) / 0.120) < 1e-12)
+        #expect(image.region.contains(1) && image.aBMD.count == image.width * image.height)
+    }
+
+    @Test func phantomHipAgreesWithTheProjectedDensityMap() throws {
+        let scan = try leftHip()
+        let (labels, femur, box) = try inputs(scan)
+        let cal = trueLine(scan)
+        var map = [UInt8](repeating: 0, count: labels.voxels.count)
+        let d = try #require(FemurDensitometer.measure(scan.hu, labels: labels, value: FemurSegmenter.leftLabel, femur: femur, box: box,
+                                                       calibration: cal, regionMap: &map))
+        let hu = scan.hu.voxels, truth = try #require(scan.density).voxels
+        let measured = try #require(CTXA.measure(labels: labels, value: FemurSegmenter.leftLabel, regionMap: map, femur: femur, densitometry: d,
+                                                 calibration: cal, density: { q in Double(hu[q]) / 1.3 }))
+        let ideal = try #require(CTXA.measure(labels: labels, value: FemurSegmenter.leftLabel, regionMap: map, femur: femur, densitometry: d,
+                                              calibration: cal, density: { q in Double(truth[q]) }))
+        for name in ["femoral_neck", "total_hip"] {
+            let m = try #require(measured.0.regions.first { $0.name == name }), t = try #require(ideal.0.regions.first { $0.name == name })
+            #expect(abs(m.aBMD_gcm2 / t.aBMD_gcm2 - 1) < 0.02, "\(name): \(m.aBMD_gcm2) vs \(t.aBMD_gcm2) g/cm²")
+        }
+    }
+}
