@@ -2,6 +2,7 @@ import DICOM
 import Foundation
 import Imaging
 import QCT
+import Screening
 
 /// `measurements.json`: the CT part of one screening. Versioned; fields are added, never renamed
 /// within a major version. What the QCT core does not measure yet is listed, not faked.
@@ -17,6 +18,10 @@ struct MeasurementsFile: Codable {
     var femora: [FemurMask]?
     /// Regional vBMD and HU per femur (ROI definitions inside).
     var femurDensitometry: [FemurDensitometry]?
+    /// Lumbar vertebral bodies, their levels and the confidence of the count.
+    var spine: SpineLevels?
+    /// L1 HU, per-level trabecular HU and vBMD, L1–L2 ACR category.
+    var spineDensitometry: SpineDensitometry?
     /// DXA-equivalent areal BMD and T-scores per femur (calibrated scans only).
     var ctxa: [CTXAResult]?
     var qualityFlags: [QualityFlag]
@@ -47,7 +52,7 @@ struct MeasurementsFile: Codable {
     }
 
     static let pending = [
-        "vertebra, muscle and fat segmentation", "L1 HU and L1–L2 vBMD",
+        "muscle and fat segmentation",
         "CTXA Z-score (needs an age reference table)", "hip structural analysis", "finite-element strength", "body composition",
     ]
 }
@@ -57,7 +62,7 @@ struct MeasurementsFile: Codable {
 /// and the label maps (name, gzip NIfTI bytes); nothing is written here.
 func analyzeCT(scan: ScanResult, options: CalibrationOptions) -> (file: MeasurementsFile, maps: [(name: String, bytes: [UInt8])]) {
     var file = MeasurementsFile(software: "OsteoCT \(OsteoCTVersion.string)", status: "not-run", reason: nil, series: nil, calibration: nil,
-                                body: nil, femora: nil, femurDensitometry: nil, ctxa: nil, qualityFlags: [], labels: nil, regionLabels: nil, notMeasuredYet: MeasurementsFile.pending)
+                                body: nil, femora: nil, femurDensitometry: nil, spine: nil, spineDensitometry: nil, ctxa: nil, qualityFlags: [], labels: nil, regionLabels: nil, notMeasuredYet: MeasurementsFile.pending)
     let stack: ImageStack
     do { stack = try StackLookup.find(in: scan, selector: "hip") } catch {
         file.reason = "no series suitable for hip analysis: \(error.description)"
@@ -125,11 +130,16 @@ func analyzeCT(scan: ScanResult, options: CalibrationOptions) -> (file: Measurem
             }
             file.ctxa = ctxa
         }
+        let spine = SpineSegmenter.segment(v, body: body)
+        file.spine = spine.levels
+        file.spineDensitometry = SpineDensitometer.measure(v, spine: spine, calibration: file.calibration!)
         var map = body.mask
         for q in 0..<map.voxels.count where femurs.labels.voxels[q] != 0 { map.voxels[q] = femurs.labels.voxels[q] }
+        if !spine.labels.isEmpty { for q in 0..<map.voxels.count where spine.labels[q] != 0 { map.voxels[q] = spine.labels[q] } }
         if let bytes = try? Zlib.deflate(NIfTI.encode(map, description: "OsteoCT labels"), format: .gzip) { maps.append(("labels.nii.gz", bytes)) }
-        let values = ["0": "outside the body", "1": "body (table and pad removed)",
+        var values = ["0": "outside the body", "1": "body (table and pad removed)",
                       "\(FemurSegmenter.rightLabel)": "right proximal femur", "\(FemurSegmenter.leftLabel)": "left proximal femur"]
+        for b in spine.levels.bodies { values["\(b.labelValue)"] = "vertebral body " + (b.level ?? "(level not assigned)") }
         if !densitometry.isEmpty, let rv = try? Volume(size: v.size, geometry: v.geometry, voxels: regionMap),
            let bytes = try? Zlib.deflate(NIfTI.encode(rv, description: "OsteoCT femur regions"), format: .gzip) {
             maps.append(("femur-regions.nii.gz", bytes))
@@ -148,4 +158,82 @@ func analyzeCT(scan: ScanResult, options: CalibrationOptions) -> (file: Measurem
     }
     file.status = "done"
     return (file, maps)
+}
+
+/// Why measurements.json yields no reportable CT measurement, in a few words.
+func ctNothingReason(_ f: MeasurementsFile) -> String {
+    if f.status != "done" { return f.reason ?? "the CT was not analysed" }
+    let joined = f.femora?.filter { !$0.separated }.map(\.side.rawValue) ?? []
+    let flags = f.qualityFlags.filter { $0.severity == "exclude" }.map(\.code)
+    if !joined.isEmpty { return "femora not separated from the pelvis (\(joined.joined(separator: ", "))): slices too thick or joint space blurred shut" + (flags.isEmpty ? "" : "; flags: " + flags.joined(separator: ", ")) }
+    if !flags.isEmpty { return "excluded by quality flags: " + flags.joined(separator: ", ") }
+    return "no femur could be measured"
+}
+
+/// The reportable CT measurements of measurements.json as they go into Observations and the risk
+/// model: per hip, femoral-neck and total-hip vBMD (calibrated scans), the proximal femur HU, CTXA
+/// DXA-equivalent aBMD and T-score. Sides excluded by a quality flag are left out.
+func ctMeasurements(_ f: MeasurementsFile) -> [CTMeasurement] {
+    guard f.status == "done", let cal = f.calibration else { return [] }
+    let calibration: String
+    switch cal.method {
+    case .synchronousPhantom: calibration = "calibration-synchronous-phantom"
+    case .asynchronousProfile: calibration = "calibration-asynchronous-phantom"
+    case .internalTissues: calibration = "calibration-phantomless"
+    case .none: calibration = "calibration-none"
+    }
+    let excluded = Set(f.qualityFlags.filter { $0.severity == "exclude" }.map(\.code))
+    let neck = (code: "29627003", display: "Structure of neck of femur"), hip = (code: "310651003", display: "Bone structure of proximal femur")
+    var out: [CTMeasurement] = []
+    for d in f.femurDensitometry ?? [] {
+        let side = d.side.rawValue
+        guard !excluded.contains("metal-\(side)"), !excluded.contains("femur-\(side)-not-separated") else { continue }
+        let s: CTMeasurement.Side = d.side == .left ? .left : .right
+        func region(_ name: String) -> FemurRegionDensity? { d.regions.first { $0.region == name } }
+        if let n = region("neck") {
+            if let v = n.integral.vBMD_mgcm3 {
+                out.append(CTMeasurement(code: "vbmd-integral", kind: .bone, value: v, digits: 1, unit: "mg/cm3", site: neck.code, siteDisplay: neck.display,
+                                         side: s, calibration: calibration, roi: "femoral neck, integral: " + FemurDensitometer.definitions["neck"]!))
+            }
+            if let v = n.trabecular?.vBMD_mgcm3 {
+                out.append(CTMeasurement(code: "vbmd-trabecular", kind: .bone, value: v, digits: 1, unit: "mg/cm3", site: neck.code, siteDisplay: neck.display,
+                                         side: s, calibration: calibration, roi: "femoral neck, trabecular: " + FemurDensitometer.definitions["trabecular"]!))
+            }
+        }
+        if let t = region("total_hip"), let v = t.integral.vBMD_mgcm3 {
+            out.append(CTMeasurement(code: "vbmd-integral", kind: .bone, value: v, digits: 1, unit: "mg/cm3", site: hip.code, siteDisplay: hip.display,
+                                     side: s, calibration: calibration, roi: "total hip, integral: " + FemurDensitometer.definitions["total_hip"]!))
+        }
+        if let p = d.proximalFemurHU {
+            out.append(CTMeasurement(code: "trabecular-attenuation", kind: .bone, value: p.meanHU, digits: 0, unit: "[hnsf'U]", site: hip.code,
+                                     siteDisplay: hip.display, side: s, calibration: "calibration-none", roi: "proximal femur HU: " + p.roi))
+        }
+    }
+    if let sd = f.spineDensitometry {
+        let l1 = (code: "66794005", display: "Bone structure of L1")
+        if let a = sd.l1 {
+            out.append(CTMeasurement(code: "trabecular-attenuation", kind: .bone, value: a.meanHU, digits: 0, unit: "[hnsf'U]", site: l1.code,
+                                     siteDisplay: l1.display, calibration: "calibration-none", roi: "L1 HU: " + sd.roi))
+        }
+        if let v = sd.l1l2vBMD_mgcm3 {
+            out.append(CTMeasurement(code: "vbmd-trabecular", kind: .bone, value: v, digits: 1, unit: "mg/cm3", site: l1.code, siteDisplay: l1.display,
+                                     calibration: calibration, roi: "mean of L1 and L2 trabecular vBMD (ACR/ISCD): " + sd.roi))
+        }
+    }
+    for c in f.ctxa ?? [] {
+        let side = c.side.rawValue
+        guard !excluded.contains("metal-\(side)"), !excluded.contains("femur-\(side)-not-separated") else { continue }
+        let s: CTMeasurement.Side = c.side == .left ? .left : .right
+        for r in c.regions {
+            let site = r.name == "femoral_neck" ? neck : hip
+            let roi = "CTXA \(r.name.replacingOccurrences(of: "_", with: " ")): \(r.definition); " + c.dxaConversion
+            out.append(CTMeasurement(code: "ctxa-abmd", kind: .bone, value: r.dxaEquivalent_gcm2, digits: 3, unit: "g/cm2", site: site.code,
+                                     siteDisplay: site.display, side: s, calibration: calibration, roi: roi))
+            if let t = r.tScore {
+                out.append(CTMeasurement(code: "ctxa-tscore", kind: .bone, value: t, digits: 1, unit: "1", site: site.code, siteDisplay: site.display,
+                                         side: s, calibration: calibration, roi: roi + "; " + c.tScoreReference))
+            }
+        }
+    }
+    return out
 }

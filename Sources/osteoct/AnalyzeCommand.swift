@@ -87,7 +87,10 @@ struct AnalyzeCommand: ParsableCommand {
         }
         var features = ehr?.features ?? PatientFeatures()
         var dicomNotes: [String] = []
+        // The CT part (calibration, masks, densitometry, CTXA, quality flags); its failure is reported, not fatal.
+        let (ctFile, maps) = analyzeCT(scan: scan, options: calibrationOptions)
         var ct: [CTMeasurement] = []
+        var ctSource: String
         if let measurements {
             do {
                 ct = try JSONDecoder().decode([CTMeasurement].self, from: Data(try readFile(measurements)))
@@ -99,10 +102,18 @@ struct AnalyzeCommand: ParsableCommand {
             for (k, m) in ct.enumerated() {
                 let p = m.problems()
                 guard p.isEmpty else { throw CommandFailure("\(measurements): measurement \(k) (\(m.code)): " + p.joined(separator: "; ")) }
-                if let id = m.riskFeature {
-                    do { try features.set(id, m.value, sd: m.sd) } catch { throw CommandFailure("\(measurements): measurement \(k) (\(m.code)): \(error)") }
-                }
             }
+            ctSource = "measurements supplied from \((measurements as NSString).lastPathComponent) (they replace OsteoCT's own)"
+        } else {
+            ct = ctMeasurements(ctFile)
+            ctSource = ct.isEmpty ? "OsteoCT measured nothing it could report from this CT: " + ctNothingReason(ctFile)
+                : "measured by OsteoCT from series \(ctFile.series?.seriesInstanceUID ?? "?") (measurements.json)"
+        }
+        // A risk feature measured on both hips takes the worse (lower) side.
+        var worst: [String: CTMeasurement] = [:]
+        for m in ct { if let id = m.riskFeature, worst[id].map({ m.value < $0.value }) ?? true { worst[id] = m } }
+        for (id, m) in worst.sorted(by: { $0.key < $1.key }) {
+            do { try features.set(id, m.value, sd: m.sd) } catch { throw CommandFailure("CT measurement \(m.code): \(error)") }
         }
         Self.fillFromDICOM(info, &features, &dicomNotes, asOf: asOf)
 
@@ -124,8 +135,7 @@ struct AnalyzeCommand: ParsableCommand {
             dicomPatientID: info.patientID)
         let result = ScreeningResult(
             study: reference, measurements: ct, ehr: ehr, risk: risk, issued: issuedAt, softwareVersion: OsteoCTVersion.string,
-            ctNotes: ct.isEmpty ? ["OsteoCT does not yet measure bone density, CTXA, hip structure, finite-element strength or muscle (this version calibrates the scan and checks its quality: measurements.json)"]
-                : ["measurements supplied from \((measurements! as NSString).lastPathComponent); OsteoCT does not yet measure bone density itself"])
+            ctNotes: [ctSource])
         let bundle = ScreeningBundleBuilder.build(result, configuration: configuration)
 
         // Validate before writing anything.
@@ -134,9 +144,6 @@ struct AnalyzeCommand: ParsableCommand {
         guard errors.isEmpty else {
             throw CommandFailure("the Bundle OsteoCT built does not validate (a bug; nothing was written):\n  " + errors.map(\.description).joined(separator: "\n  "))
         }
-
-        // The CT part (calibration, body, quality flags so far); its failure is reported, not fatal.
-        let (ctFile, maps) = analyzeCT(scan: scan, options: calibrationOptions)
 
         let evidence = FeaturesFile(asOf: asOf.description, features: ehr?.evidence ?? [], supporting: ehr?.supporting ?? [],
                                     notes: (ehr?.notes ?? []) + dicomNotes, patient: ehr?.patientReference)

@@ -84,6 +84,7 @@ struct PhantomCheckCommand: ParsableCommand {
             add("\(side) narrow neck area (mask)", a?.narrowNeckMaskArea_mm2, f.narrowNeck.totalArea_mm2, "mm²", tolerance: 0.1 * f.narrowNeck.totalArea_mm2)
         }
         rows += try regionRows(t, m)
+        rows += spineRows(t, m)
         if json {
             try JSONOut.print(rows)
         } else {
@@ -171,6 +172,34 @@ struct PhantomCheckCommand: ParsableCommand {
                     rows.append(Row(quantity: "\(c.side.rawValue) CTXA \(r.name) aBMD", measured: r.aBMD_gcm2, truth: t.aBMD_gcm2, error: r.aBMD_gcm2 - t.aBMD_gcm2,
                                     unit: "g/cm²", tolerance: tol, pass: abs(r.aBMD_gcm2 - t.aBMD_gcm2) <= tol))
                 }
+            }
+        }
+        return rows
+    }
+
+    /// Vertebral bodies: each complete body of the phantom found at its level (centre within 3 mm, our
+    /// tolerance), its ROI trabecular HU within 3 HU and vBMD within 2 % (at least 2 mg/cm³) of the
+    /// phantom's uniform trabecular values, and the L1 HU measure.
+    func spineRows(_ t: PhantomTruth, _ m: MeasurementsFile) -> [Row] {
+        var rows: [Row] = []
+        guard let spine = m.spine else { return rows }
+        let sd = m.spineDensitometry
+        for v in t.vertebrae where v.inFieldOfView {
+            let level = v.level.rawValue
+            let b = spine.bodies.first { $0.level == level }
+            rows.append(Row(quantity: "\(level) body centre", measured: b.map { (Vec3($0.center[0], $0.center[1], $0.center[2]) - v.center).length },
+                            truth: 0, error: b.map { (Vec3($0.center[0], $0.center[1], $0.center[2]) - v.center).length }, unit: "mm (distance)",
+                            tolerance: 3, pass: b.map { (Vec3($0.center[0], $0.center[1], $0.center[2]) - v.center).length <= 3 } ?? false))
+            let d = sd?.levels.first { $0.level == level }
+            rows.append(Row(quantity: "\(level) trabecular HU (oval ROI)", measured: d?.meanHU, truth: v.trabecularHU, error: d.map { $0.meanHU - v.trabecularHU },
+                            unit: "HU", tolerance: 3, pass: d.map { abs($0.meanHU - v.trabecularHU) <= 3 } ?? false))
+            let tol = max(2, 0.02 * v.trabecularVBMD_mgcm3)
+            let vb = d?.vBMD_mgcm3
+            rows.append(Row(quantity: "\(level) trabecular vBMD (oval ROI)", measured: vb, truth: v.trabecularVBMD_mgcm3, error: vb.map { $0 - v.trabecularVBMD_mgcm3 },
+                            unit: "mg/cm³", tolerance: tol, pass: vb.map { abs($0 - v.trabecularVBMD_mgcm3) <= tol } ?? false))
+            if level == "L1" {
+                rows.append(Row(quantity: "L1 HU (central 5 mm)", measured: sd?.l1?.meanHU, truth: v.trabecularHU, error: sd?.l1.map { $0.meanHU - v.trabecularHU },
+                                unit: "HU", tolerance: 3, pass: sd?.l1.map { abs($0.meanHU - v.trabecularHU) <= 3 } ?? false))
             }
         }
         return rows

@@ -89,10 +89,33 @@ def main():
     print(f"calibration {cal['method']}: slope {cal['slope_HU_per_mgcm3']:.4f} ({100 * ds:+.2f} %), intercept {cal['intercept_HU']:+.2f} HU")
     ok &= cal["method"] == "synchronous-phantom" and abs(ds) <= 0.01 and abs(di) <= 2
     ok &= regions(ph, an, meas)
+    ok &= vertebrae(truth, t, o, meas)
     return 0 if ok else 1
 
 
 REGIONS = ["head", "neck", "trochanter", "intertrochanter"]
+
+
+def vertebrae(truth, t_lab, o_lab, meas):
+    """Each vertebral body in the field of view found at its level, Dice >= 0.90 against the phantom's
+    body labels (shell + centrum)."""
+    ids = {l["name"]: l["id"] for l in truth["labels"]}
+    spine = meas.get("spine") or {}
+    ok = spine.get("sacrumFound", False)
+    out = []
+    for v in truth["vertebrae"]:
+        if not v["inFieldOfView"]:
+            continue
+        lv = v["level"]
+        b = next((b for b in spine.get("bodies", []) if b.get("level") == lv), None)
+        if b is None:
+            print(f"{lv}: not found"); ok = False; continue
+        t = np.isin(t_lab, [ids[f"vertebra_{lv}_body_cortical"], ids[f"vertebra_{lv}_body_trabecular"]])
+        d = dice(o_lab == b["labelValue"], t)
+        out.append(f"{lv} {d:.3f}")
+        ok &= d >= 0.90
+    print(f"vertebral bodies (confidence {spine.get('confidence')}): Dice " + ", ".join(out) + " (>= 0.90)")
+    return ok
 
 
 def regions(phantom_dir, out_dir, meas):
