@@ -22,6 +22,8 @@ struct MeasurementsFile: Codable {
     var spine: SpineLevels?
     /// L1 HU, per-level trabecular HU and vBMD, L1–L2 ACR category.
     var spineDensitometry: SpineDensitometry?
+    /// Muscle and fat on the mid-L3 slice.
+    var bodyComposition: BodyCompositionResult?
     /// DXA-equivalent areal BMD and T-scores per femur (calibrated scans only).
     var ctxa: [CTXAResult]?
     var qualityFlags: [QualityFlag]
@@ -52,7 +54,7 @@ struct MeasurementsFile: Codable {
     }
 
     static let pending = [
-        "muscle and fat segmentation",
+        "muscle and fat in 3-D and at the hip (the L3 slice is measured)",
         "CTXA Z-score (needs an age reference table)", "hip structural analysis", "finite-element strength", "body composition",
     ]
 }
@@ -60,9 +62,9 @@ struct MeasurementsFile: Codable {
 /// The CT part of `analyze`: the hip series, its calibration (phantom → profile → phantomless →
 /// none), the body mask, femur masks and regional densitometry, quality flags. Returns the file contents
 /// and the label maps (name, gzip NIfTI bytes); nothing is written here.
-func analyzeCT(scan: ScanResult, options: CalibrationOptions) -> (file: MeasurementsFile, maps: [(name: String, bytes: [UInt8])]) {
+func analyzeCT(scan: ScanResult, options: CalibrationOptions, height_m: Double? = nil, bmi: Double? = nil) -> (file: MeasurementsFile, maps: [(name: String, bytes: [UInt8])]) {
     var file = MeasurementsFile(software: "OsteoCT \(OsteoCTVersion.string)", status: "not-run", reason: nil, series: nil, calibration: nil,
-                                body: nil, femora: nil, femurDensitometry: nil, spine: nil, spineDensitometry: nil, ctxa: nil, qualityFlags: [], labels: nil, regionLabels: nil, notMeasuredYet: MeasurementsFile.pending)
+                                body: nil, femora: nil, femurDensitometry: nil, spine: nil, spineDensitometry: nil, bodyComposition: nil, ctxa: nil, qualityFlags: [], labels: nil, regionLabels: nil, notMeasuredYet: MeasurementsFile.pending)
     let stack: ImageStack
     do { stack = try StackLookup.find(in: scan, selector: "hip") } catch {
         file.reason = "no series suitable for hip analysis: \(error.description)"
@@ -136,10 +138,12 @@ func analyzeCT(scan: ScanResult, options: CalibrationOptions) -> (file: Measurem
         var map = body.mask
         for q in 0..<map.voxels.count where femurs.labels.voxels[q] != 0 { map.voxels[q] = femurs.labels.voxels[q] }
         if !spine.labels.isEmpty { for q in 0..<map.voxels.count where spine.labels[q] != 0 { map.voxels[q] = spine.labels[q] } }
+        file.bodyComposition = BodyCompositionAnalyzer.measure(v, body: body, spine: spine, height_m: height_m, bmi: bmi, labelMap: &map.voxels)
         if let bytes = try? Zlib.deflate(NIfTI.encode(map, description: "OsteoCT labels"), format: .gzip) { maps.append(("labels.nii.gz", bytes)) }
         var values = ["0": "outside the body", "1": "body (table and pad removed)",
                       "\(FemurSegmenter.rightLabel)": "right proximal femur", "\(FemurSegmenter.leftLabel)": "left proximal femur"]
         for b in spine.levels.bodies { values["\(b.labelValue)"] = "vertebral body " + (b.level ?? "(level not assigned)") }
+        if file.bodyComposition != nil { for (name, value) in BodyCompositionAnalyzer.labelValues { values["\(value)"] = name } }
         if !densitometry.isEmpty, let rv = try? Volume(size: v.size, geometry: v.geometry, voxels: regionMap),
            let bytes = try? Zlib.deflate(NIfTI.encode(rv, description: "OsteoCT femur regions"), format: .gzip) {
             maps.append(("femur-regions.nii.gz", bytes))
@@ -219,6 +223,22 @@ func ctMeasurements(_ f: MeasurementsFile) -> [CTMeasurement] {
             out.append(CTMeasurement(code: "vbmd-trabecular", kind: .bone, value: v, digits: 1, unit: "mg/cm3", site: l1.code, siteDisplay: l1.display,
                                      calibration: calibration, roi: "mean of L1 and L2 trabecular vBMD (ACR/ISCD): " + sd.roi))
         }
+    }
+    if let b = f.bodyComposition {
+        let muscle = (code: "127954009", display: "Skeletal muscle structure")
+        let roi = "mid-L3 axial slice: " + b.method
+        out.append(CTMeasurement(code: "muscle-area", kind: .bodyComposition, value: b.skeletalMuscleArea_cm2, digits: 1, unit: "cm2",
+                                 site: muscle.code, siteDisplay: muscle.display, calibration: "calibration-none", roi: roi))
+        out.append(CTMeasurement(code: "muscle-attenuation", kind: .bodyComposition, value: b.muscleMeanHU, digits: 1, unit: "[hnsf'U]",
+                                 site: muscle.code, siteDisplay: muscle.display, calibration: "calibration-none", roi: roi))
+        if let smi = b.skeletalMuscleIndex {
+            out.append(CTMeasurement(code: "skeletal-muscle-index", kind: .bodyComposition, value: smi, digits: 1, unit: "cm2/m2",
+                                     site: muscle.code, siteDisplay: muscle.display, calibration: "calibration-none", roi: roi + "; height from the EHR"))
+        }
+        out.append(CTMeasurement(code: "visceral-fat-area", kind: .bodyComposition, value: b.visceralFatArea_cm2, digits: 1, unit: "cm2",
+                                 site: "52731004", siteDisplay: "Abdominal cavity structure", calibration: "calibration-none", roi: roi))
+        out.append(CTMeasurement(code: "subcutaneous-fat-area", kind: .bodyComposition, value: b.subcutaneousFatArea_cm2, digits: 1, unit: "cm2",
+                                 site: "71966008", siteDisplay: "Subcutaneous tissue structure", calibration: "calibration-none", roi: roi))
     }
     for c in f.ctxa ?? [] {
         let side = c.side.rawValue

@@ -88,7 +88,7 @@ struct AnalyzeCommand: ParsableCommand {
         var features = ehr?.features ?? PatientFeatures()
         var dicomNotes: [String] = []
         // The CT part (calibration, masks, densitometry, CTXA, quality flags); its failure is reported, not fatal.
-        let (ctFile, maps) = analyzeCT(scan: scan, options: calibrationOptions)
+        let (ctFile, maps) = analyzeCT(scan: scan, options: calibrationOptions, height_m: features["height"].map { $0 / 100 }, bmi: features["bmi"])
         var ct: [CTMeasurement] = []
         var ctSource: String
         if let measurements {

@@ -1,0 +1,73 @@
+import Foundation
+import Imaging
+import Phantom
+import Testing
+
+@testable import QCT
+
+// Muscle and fat on the mid-L3 slice of a 25 mm slab of the phantom around L3 (0.8 mm pixels, full
+// body width), against the areas the phantom's truth counts on its label map. The body mask and the
+// L3 body come from the phantom's labels, so that only the tissue classification is under test.
+
+private func l3Slab() throws -> PhantomScan {
+    var p = PhantomParameters(preset: .standard, size: .small)
+    p.seed = 29
+    p.pixelSpacing_mm = 0.8
+    p.columns = 460
+    p.rows = 340
+    p.sliceThickness_mm = 1.25
+    p.sliceSpacing_mm = 1.25
+    p.noiseSigma_HU = 20
+    p.slices = 20
+    p.reconstructionCenter = Vec3(0, 10, 188)
+    return try PhantomGenerator.generate(p)
+}
+
+@Suite("Body composition")
+struct BodyCompositionTests {
+    @Test func l3AreasMatchThePhantom() throws {
+        let scan = try l3Slab()
+        let names = Dictionary(uniqueKeysWithValues: scan.truth.labels.map { ($0.id, $0.name) })
+        let outside: Set<String> = ["air", "table_shell", "table_foam", "calibration_resin", "calibration_tube_wall"]
+        var body = scan.labels
+        for q in 0..<body.voxels.count {
+            let n = names[scan.labels.voxels[q]] ?? "air"
+            body.voxels[q] = outside.contains(n) || n.hasPrefix("calibration_rod") ? 0 : 1
+        }
+        let mask = BodyMask(mask: body, voxels: body.voxels.reduce(0) { $0 + Int($1) }, equipmentPixels: 0, midlineX: 0, notes: [])
+        let l3ids = Set(scan.truth.labels.filter { $0.name == "vertebra_L3_body_cortical" || $0.name == "vertebra_L3_body_trabecular" }.map(\.id))
+        let spineLabels = scan.labels.voxels.map { l3ids.contains($0) ? UInt8(23) : 0 }
+        let v = try #require(scan.truth.vertebrae.first { $0.level.rawValue == "L3" })
+        let l3 = VertebralBody(level: "L3", labelValue: 23, zRange_mm: [v.center.z - v.height_mm / 2, v.center.z + v.height_mm / 2],
+                               center: v.center.array, height_mm: v.height_mm, volume_cm3: 0, complete: true)
+        let seg = SpineSegmentation(labels: spineLabels, levels: SpineLevels(bodies: [l3], discs_mm: [], sacrumFound: true, confidence: "high", flags: [], notes: []))
+        var map: [UInt8] = []
+        let measured = BodyCompositionAnalyzer.measure(scan.hu, body: mask, spine: seg, height_m: 1.60, bmi: 24, labelMap: &map)
+        #expect(measured != nil)
+        guard let r = measured else { return }
+        // The truth counts labels on the slice nearest the L3 centre; ours is the same slice.
+        let k = r.sliceIndex
+        let plane = scan.labels.size.x * scan.labels.size.y
+        var count: [String: Int] = [:]
+        for q in 0..<plane { count[names[scan.labels.voxels[q + plane * k]] ?? "?", default: 0] += 1 }
+        let px = 0.8 * 0.8 / 100
+        let muscles = ["iliopsoas_left", "iliopsoas_right", "paraspinal_left", "paraspinal_right", "quadratus_lumborum_left",
+                       "quadratus_lumborum_right", "abdominal_wall_muscles"]
+        let sma = Double(muscles.reduce(0) { $0 + (count[$1] ?? 0) }) * px
+        let sat = Double(count["subcutaneous_fat"] ?? 0) * px, vat = Double(count["visceral_fat"] ?? 0) * px
+        let imat = Double(count["intermuscular_fat"] ?? 0) * px
+        #expect(abs(r.skeletalMuscleArea_cm2 / sma - 1) < 0.10, "SMA \(r.skeletalMuscleArea_cm2) vs \(sma) cm²")
+        #expect(abs(r.visceralFatArea_cm2 / vat - 1) < 0.10, "VAT \(r.visceralFatArea_cm2) vs \(vat) cm²")
+        // The phantom's intermuscular fat lies against the subcutaneous fat with no fascia between: it
+        // is counted as SAT, so SAT + IMAT is compared.
+        #expect(abs((r.subcutaneousFatArea_cm2 + r.intermuscularFatArea_cm2) / (sat + imat) - 1) < 0.10,
+                "SAT + IMAT \(r.subcutaneousFatArea_cm2 + r.intermuscularFatArea_cm2) vs \(sat + imat) cm²")
+        // Muscle 29 HU in the phantom; partial volume with fat pulls the window's mean down a little.
+        #expect(r.muscleMeanHU > 24 && r.muscleMeanHU < 31, "muscle \(r.muscleMeanHU) HU")
+        // SMI by hand and the cut-offs it implies.
+        let smi = try #require(r.skeletalMuscleIndex)
+        #expect(abs(smi - r.skeletalMuscleArea_cm2 / (1.60 * 1.60)) < 1e-9)
+        #expect(r.findings.contains("low-smi-prado") == (smi < 38.5) && r.findings.contains("low-smi-martin") == (smi < 41))
+        #expect(r.findings.contains("low-muscle-attenuation") == (r.muscleMeanHU < 41))
+    }
+}
