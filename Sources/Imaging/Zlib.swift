@@ -9,6 +9,13 @@ public enum Zlib {
         case raw
         /// RFC 1952 gzip member(s).
         case gzip
+        /// RFC 1950 zlib stream (PNG image data).
+        case zlib
+    }
+
+    /// CRC-32 (ISO 3309 / ITU-T V.42, the PNG and gzip CRC) of `bytes`, continuing from `crc`.
+    public static func crc32(_ bytes: [UInt8], crc: UInt32 = 0) -> UInt32 {
+        bytes.withUnsafeBufferPointer { b in UInt32(CZlib.crc32(uLong(crc), b.baseAddress, uInt(b.count))) }
     }
 
     public struct Failure: Error, Equatable, CustomStringConvertible {
@@ -29,7 +36,7 @@ public enum Zlib {
         // Several gzip members may follow each other.
         repeat {
             var stream = z_stream()
-            let windowBits: Int32 = format == .raw ? -15 : 15 + 16
+            let windowBits: Int32 = format == .raw ? -15 : format == .zlib ? 15 : 15 + 16
             guard inflateInit2_(&stream, windowBits, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
                 throw Failure(reason: "zlib could not start inflating")
             }
@@ -105,7 +112,7 @@ public enum Zlib {
             } while start < c.count
         }
         var stream = z_stream()
-        let windowBits: Int32 = format == .raw ? -15 : 15 + 16
+        let windowBits: Int32 = format == .raw ? -15 : format == .zlib ? 15 : 15 + 16
         guard deflateInit2_(
             &stream, level, Z_DEFLATED, windowBits, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION,
             Int32(MemoryLayout<z_stream>.size)) == Z_OK

@@ -26,6 +26,8 @@ struct MeasurementsFile: Codable {
     var bodyComposition: BodyCompositionResult?
     /// DXA-equivalent areal BMD and T-scores per femur (calibrated scans only).
     var ctxa: [CTXAResult]?
+    /// Pictures in DIR/qc/ with what they show and their colour legends.
+    var qcPictures: [QCPicture]?
     var qualityFlags: [QualityFlag]
     var labels: LabelsSummary?
     /// femur-regions.nii.gz: region × compartment of each femur's densitometry ROIs.
@@ -64,7 +66,7 @@ struct MeasurementsFile: Codable {
 /// and the label maps (name, gzip NIfTI bytes); nothing is written here.
 func analyzeCT(scan: ScanResult, options: CalibrationOptions, height_m: Double? = nil, bmi: Double? = nil) -> (file: MeasurementsFile, maps: [(name: String, bytes: [UInt8])]) {
     var file = MeasurementsFile(software: "OsteoCT \(OsteoCTVersion.string)", status: "not-run", reason: nil, series: nil, calibration: nil,
-                                body: nil, femora: nil, femurDensitometry: nil, spine: nil, spineDensitometry: nil, bodyComposition: nil, ctxa: nil, qualityFlags: [], labels: nil, regionLabels: nil, notMeasuredYet: MeasurementsFile.pending)
+                                body: nil, femora: nil, femurDensitometry: nil, spine: nil, spineDensitometry: nil, bodyComposition: nil, ctxa: nil, qcPictures: nil, qualityFlags: [], labels: nil, regionLabels: nil, notMeasuredYet: MeasurementsFile.pending)
     let stack: ImageStack
     do { stack = try StackLookup.find(in: scan, selector: "hip") } catch {
         file.reason = "no series suitable for hip analysis: \(error.description)"
@@ -96,53 +98,61 @@ func analyzeCT(scan: ScanResult, options: CalibrationOptions, height_m: Double? 
     }
     file.qualityFlags += QualityChecks.assess(v, body: body, calibration: file.calibration!, sliceThickness: s.sliceThickness)
     var maps: [(name: String, bytes: [UInt8])] = []
-    if let body {
+    if var body {
+        // One label map, one byte per voxel, for body, femora, vertebrae and the L3 tissues: the body
+        // mask becomes it (memory: the whole CT part stays within 3× the HU volume).
         // A side with metal is not segmented (the prosthesis replaces the bone).
         let excluded = Set(file.qualityFlags.compactMap { f -> FemurMask.Side? in
             f.code == "metal-left" ? .left : f.code == "metal-right" ? .right : nil
         })
-        let femurs = FemurSegmenter.segment(v, body: body, exclude: excluded)
-        file.femora = femurs.femora
-        for f in femurs.femora where !f.separated {
+        let (femora, boxes): ([FemurMask], [FemurMask.Side: VoxelBox]) = {
+            let femurs = FemurSegmenter.segment(v, body: body, exclude: excluded)
+            for q in 0..<femurs.labels.voxels.count where femurs.labels.voxels[q] != 0 { body.mask.voxels[q] = femurs.labels.voxels[q] }
+            return (femurs.femora, femurs.boxes)
+        }()
+        file.femora = femora
+        for f in femora where !f.separated {
             file.qualityFlags.append(QualityFlag(code: "femur-\(f.side.rawValue)-not-separated", severity: "exclude", message: f.notes.joined(separator: "; ")))
         }
         // Regional densitometry of each separated, unflagged femur.
         var regionMap = [UInt8](repeating: 0, count: v.voxels.count)
         var densitometry: [FemurDensitometry] = []
-        for f in femurs.femora where f.separated {
-            guard let box = femurs.boxes[f.side] else { continue }
+        for f in femora where f.separated {
+            guard let box = boxes[f.side] else { continue }
             let value = f.side == .left ? FemurSegmenter.leftLabel : FemurSegmenter.rightLabel
-            if let d = FemurDensitometer.measure(v, labels: femurs.labels, value: value, femur: f, box: box,
+            if let d = FemurDensitometer.measure(v, labels: body.mask, value: value, femur: f, box: box,
                                                  calibration: file.calibration!, regionMap: &regionMap) {
                 densitometry.append(d)
             }
         }
         file.femurDensitometry = densitometry
+        var ctxaImages: [(side: FemurMask.Side, image: CTXAImage)] = []
         // CTXA needs calibrated density.
         let cal = file.calibration!
         if cal.method != .none, let sigma = cal.slope_HU_per_mgcm3, let beta = cal.intercept_HU, sigma != 0 {
             var ctxa: [CTXAResult] = []
             for d in densitometry {
-                guard let f = femurs.femora.first(where: { $0.side == d.side }) else { continue }
-                if let (r, _) = CTXA.measure(labels: femurs.labels, value: d.side == .left ? FemurSegmenter.leftLabel : FemurSegmenter.rightLabel,
-                                             regionMap: regionMap, femur: f, densitometry: d, calibration: cal,
-                                             density: { q in (Double(v.voxels[q]) - beta) / sigma }) {
+                guard let f = femora.first(where: { $0.side == d.side }) else { continue }
+                if let (r, image) = CTXA.measure(labels: body.mask, value: d.side == .left ? FemurSegmenter.leftLabel : FemurSegmenter.rightLabel,
+                                                 regionMap: regionMap, femur: f, densitometry: d, calibration: cal,
+                                                 density: { q in (Double(v.voxels[q]) - beta) / sigma }) {
                     ctxa.append(r)
+                    ctxaImages.append((d.side, image))
                 }
             }
             file.ctxa = ctxa
         }
-        let spine = SpineSegmenter.segment(v, body: body)
-        file.spine = spine.levels
-        file.spineDensitometry = SpineDensitometer.measure(v, spine: spine, calibration: file.calibration!)
-        var map = body.mask
-        for q in 0..<map.voxels.count where femurs.labels.voxels[q] != 0 { map.voxels[q] = femurs.labels.voxels[q] }
-        if !spine.labels.isEmpty { for q in 0..<map.voxels.count where spine.labels[q] != 0 { map.voxels[q] = spine.labels[q] } }
-        file.bodyComposition = BodyCompositionAnalyzer.measure(v, body: body, spine: spine, height_m: height_m, bmi: bmi, labelMap: &map.voxels)
-        if let bytes = try? Zlib.deflate(NIfTI.encode(map, description: "OsteoCT labels"), format: .gzip) { maps.append(("labels.nii.gz", bytes)) }
+        let spine = SpineSegmenter.segment(v, body: &body)
+        file.spine = spine
+        file.spineDensitometry = SpineDensitometer.measure(v, labels: body.mask.voxels, levels: spine, calibration: cal)
+        if let (composition, tissue) = BodyCompositionAnalyzer.measure(v, labels: body.mask.voxels, levels: spine, height_m: height_m, bmi: bmi) {
+            file.bodyComposition = composition
+            for t in tissue { body.mask.voxels[t.index] = t.label }
+        }
+        if let bytes = try? Zlib.deflate(NIfTI.encode(body.mask, description: "OsteoCT labels"), format: .gzip) { maps.append(("labels.nii.gz", bytes)) }
         var values = ["0": "outside the body", "1": "body (table and pad removed)",
                       "\(FemurSegmenter.rightLabel)": "right proximal femur", "\(FemurSegmenter.leftLabel)": "left proximal femur"]
-        for b in spine.levels.bodies { values["\(b.labelValue)"] = "vertebral body " + (b.level ?? "(level not assigned)") }
+        for b in spine.bodies { values["\(b.labelValue)"] = "vertebral body " + (b.level ?? "(level not assigned)") }
         if file.bodyComposition != nil { for (name, value) in BodyCompositionAnalyzer.labelValues { values["\(value)"] = name } }
         if !densitometry.isEmpty, let rv = try? Volume(size: v.size, geometry: v.geometry, voxels: regionMap),
            let bytes = try? Zlib.deflate(NIfTI.encode(rv, description: "OsteoCT femur regions"), format: .gzip) {
@@ -159,6 +169,11 @@ func analyzeCT(scan: ScanResult, options: CalibrationOptions, height_m: Double? 
             file.regionLabels = .init(file: "femur-regions.nii.gz", values: regionValues)
         }
         file.labels = .init(file: "labels.nii.gz", values: values)
+        let pictures = QCPictures.render(.init(ct: v, labels: body.mask.voxels, regions: densitometry.isEmpty ? [] : regionMap, femora: femora,
+                                               spine: spine.bodies.isEmpty ? nil : spine, bodyComposition: file.bodyComposition,
+                                               ctxa: ctxaImages, calibration: file.calibration))
+        file.qcPictures = pictures.map(\.0)
+        maps += pictures.map { (name: $0.0.file, bytes: $0.1) }
     }
     file.status = "done"
     return (file, maps)

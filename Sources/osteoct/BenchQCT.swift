@@ -14,9 +14,10 @@ struct BenchQCT: ParsableCommand {
             Make the standard phantom first (`osteoct phantom DIR --size standard`) and pass DIR/dicom.
             Steps: load (read + decode + assemble), calibration (phantom search over the catalogue,
             reference tissues, contrast), body mask, quality flags, femora (segmentation, head, axes,
-            narrow neck, trochanters), densitometry (femur regions and compartments). Each step is the best of --repeat runs; peak memory is the
-            process's resident high-water mark, reported as a multiple of the HU volume's size. Only
-            the steps built so far are timed: CTXA, the spine and body composition are not built.
+            narrow neck, trochanters), densitometry (femur regions and compartments), CTXA, spine
+            (bodies, levels, L1 ROI), body composition at L3, QC pictures. Each step is the best of --repeat runs; peak memory is the
+            process's resident high-water mark, reported as a multiple of the HU volume's size. Not
+            timed: writing the files (gzip of the label maps) and the FHIR part of analyze.
             """
     )
 
@@ -58,18 +59,58 @@ struct BenchQCT: ParsableCommand {
         seconds["bodyMask"] = try best { body = try BodySegmenter.segment(loaded.volume, padding: loaded.padding) }
         var flags: [QualityFlag] = []
         seconds["qualityFlags"] = best { flags = QualityChecks.assess(loaded.volume, body: body, calibration: calibration!, sliceThickness: nil) }
-        var femora: FemurSegmentation?
-        seconds["femora"] = best { femora = FemurSegmenter.segment(loaded.volume, body: body!) }
+        // As analyze does: the body mask becomes the one label map (femora, vertebrae, L3 tissues).
+        var femora: [FemurMask] = [], boxes: [FemurMask.Side: VoxelBox] = [:]
+        var combined = body!
+        seconds["femora"] = best {
+            combined = body!
+            let f = FemurSegmenter.segment(loaded.volume, body: combined)
+            for q in 0..<f.labels.voxels.count where f.labels.voxels[q] != 0 { combined.mask.voxels[q] = f.labels.voxels[q] }
+            femora = f.femora; boxes = f.boxes
+        }
+        body = nil
         var regions: [FemurDensitometry] = []
+        var regionMap: [UInt8] = []
         seconds["densitometry"] = best {
+            regionMap = []
             var map = [UInt8](repeating: 0, count: loaded.volume.voxels.count)
-            regions = femora!.femora.compactMap { f in
-                guard let box = femora!.boxes[f.side] else { return nil }
-                return FemurDensitometer.measure(loaded.volume, labels: femora!.labels, value: f.side == .left ? FemurSegmenter.leftLabel : FemurSegmenter.rightLabel,
+            regions = femora.compactMap { f in
+                guard let box = boxes[f.side] else { return nil }
+                return FemurDensitometer.measure(loaded.volume, labels: combined.mask, value: f.side == .left ? FemurSegmenter.leftLabel : FemurSegmenter.rightLabel,
                                                  femur: f, box: box, calibration: calibration!, regionMap: &map)
             }
+            regionMap = map
         }
-        _ = (regions, flags)
+        var ctxaImages: [(side: FemurMask.Side, image: CTXAImage)] = []
+        seconds["ctxa"] = best {
+            ctxaImages = []
+            guard let s = calibration!.slope_HU_per_mgcm3, let b = calibration!.intercept_HU else { return }
+            for d in regions {
+                guard let f = femora.first(where: { $0.side == d.side }) else { continue }
+                if let (_, img) = CTXA.measure(labels: combined.mask, value: d.side == .left ? FemurSegmenter.leftLabel : FemurSegmenter.rightLabel,
+                                               regionMap: regionMap, femur: f, densitometry: d, calibration: calibration!,
+                                               density: { q in (Double(loaded.volume.voxels[q]) - b) / s }) {
+                    ctxaImages.append((d.side, img))
+                }
+            }
+        }
+        var spine: SpineLevels?
+        seconds["spine"] = best {
+            spine = SpineSegmenter.segment(loaded.volume, body: &combined)
+            _ = SpineDensitometer.measure(loaded.volume, labels: combined.mask.voxels, levels: spine!, calibration: calibration!)
+        }
+        var composition: BodyCompositionResult?
+        seconds["bodyComposition"] = best {
+            if let (c, tissue) = BodyCompositionAnalyzer.measure(loaded.volume, labels: combined.mask.voxels, levels: spine!, height_m: 1.6, bmi: 25) {
+                composition = c
+                for t in tissue { combined.mask.voxels[t.index] = t.label }
+            }
+        }
+        seconds["qcPictures"] = best {
+            _ = QCPictures.render(.init(ct: loaded.volume, labels: combined.mask.voxels, regions: regionMap, femora: femora, spine: spine!,
+                                        bodyComposition: composition, ctxa: ctxaImages, calibration: calibration))
+        }
+        _ = flags
         let v = loaded.volume
         let volumeMB = Double(v.voxels.count * 2) / 1_048_576
         let peak = peakRSSMegabytes()

@@ -24,7 +24,13 @@ func writeAtomically(_ files: [(name: String, bytes: [UInt8])], into dir: String
     try? fm.removeItem(atPath: staging)
     do {
         try fm.createDirectory(atPath: staging, withIntermediateDirectories: true)
+        // Names may hold one folder level ("qc/coronal-hips.png"): created in staging and in the target.
         for f in files {
+            let sub = (f.name as NSString).deletingLastPathComponent
+            if !sub.isEmpty {
+                try fm.createDirectory(atPath: staging + "/" + sub, withIntermediateDirectories: true)
+                try fm.createDirectory(atPath: dir + "/" + sub, withIntermediateDirectories: true)
+            }
             try Data(f.bytes).write(to: URL(fileURLWithPath: staging + "/" + f.name))
         }
         for f in files {

@@ -29,22 +29,21 @@ struct BodyCompositionTests {
         let scan = try l3Slab()
         let names = Dictionary(uniqueKeysWithValues: scan.truth.labels.map { ($0.id, $0.name) })
         let outside: Set<String> = ["air", "table_shell", "table_foam", "calibration_resin", "calibration_tube_wall"]
-        var body = scan.labels
-        for q in 0..<body.voxels.count {
-            let n = names[scan.labels.voxels[q]] ?? "air"
-            body.voxels[q] = outside.contains(n) || n.hasPrefix("calibration_rod") ? 0 : 1
-        }
-        let mask = BodyMask(mask: body, voxels: body.voxels.reduce(0) { $0 + Int($1) }, equipmentPixels: 0, midlineX: 0, notes: [])
+        // The combined label map: 1 inside the body, 23 the L3 body.
         let l3ids = Set(scan.truth.labels.filter { $0.name == "vertebra_L3_body_cortical" || $0.name == "vertebra_L3_body_trabecular" }.map(\.id))
-        let spineLabels = scan.labels.voxels.map { l3ids.contains($0) ? UInt8(23) : 0 }
+        let labels = scan.labels.voxels.map { id -> UInt8 in
+            let n = names[id] ?? "air"
+            if l3ids.contains(id) { return 23 }
+            return outside.contains(n) || n.hasPrefix("calibration_rod") ? 0 : 1
+        }
         let v = try #require(scan.truth.vertebrae.first { $0.level.rawValue == "L3" })
         let l3 = VertebralBody(level: "L3", labelValue: 23, zRange_mm: [v.center.z - v.height_mm / 2, v.center.z + v.height_mm / 2],
                                center: v.center.array, height_mm: v.height_mm, volume_cm3: 0, complete: true)
-        let seg = SpineSegmentation(labels: spineLabels, levels: SpineLevels(bodies: [l3], discs_mm: [], sacrumFound: true, confidence: "high", flags: [], notes: []))
-        var map: [UInt8] = []
-        let measured = BodyCompositionAnalyzer.measure(scan.hu, body: mask, spine: seg, height_m: 1.60, bmi: 24, labelMap: &map)
+        let levels = SpineLevels(bodies: [l3], discs_mm: [], sacrumFound: true, confidence: "high", flags: [], notes: [])
+        let measured = BodyCompositionAnalyzer.measure(scan.hu, labels: labels, levels: levels, height_m: 1.60, bmi: 24)
         #expect(measured != nil)
-        guard let r = measured else { return }
+        guard let (r, tissue) = measured else { return }
+        #expect(tissue.allSatisfy { [50, 51, 52, 53].contains($0.label) && $0.index / (scan.hu.size.x * scan.hu.size.y) == r.sliceIndex })
         // The truth counts labels on the slice nearest the L3 centre; ours is the same slice.
         let k = r.sliceIndex
         let plane = scan.labels.size.x * scan.labels.size.y

@@ -23,16 +23,18 @@ private func spine(zLow: Double, zHigh: Double) throws -> PhantomScan {
     return try PhantomGenerator.generate(p)
 }
 
-private func segment(_ scan: PhantomScan) throws -> (SpineSegmentation, BodyMask) {
-    let body = try BodySegmenter.segment(scan.hu, padding: Int16(scan.truth.grid.paddingValue_HU))
-    return (SpineSegmenter.segment(scan.hu, body: body), body)
+/// The levels and the combined label map holding the bodies.
+private func segment(_ scan: PhantomScan) throws -> (levels: SpineLevels, labels: [UInt8]) {
+    var body = try BodySegmenter.segment(scan.hu, padding: Int16(scan.truth.grid.paddingValue_HU))
+    let levels = SpineSegmenter.segment(scan.hu, body: &body)
+    return (levels, body.mask.voxels)
 }
 
 @Suite("Spine")
 struct SpineTests {
     @Test func bodiesAreFoundAndCountedFromTheSacrum() throws {
         let scan = try spine(zLow: 40, zHigh: 285)
-        let (seg, _) = try segment(scan)
+        let seg = try segment(scan)
         let levels = seg.levels
         #expect(levels.sacrumFound)
         #expect(levels.confidence == "high", "\(levels.confidence) \(levels.flags)")
@@ -58,13 +60,13 @@ struct SpineTests {
 
     @Test func l1RoiReadsTheTrabecularValueAndTheACRCategory() throws {
         let scan = try spine(zLow: 40, zHigh: 285)
-        let (seg, _) = try segment(scan)
+        let seg = try segment(scan)
         var cal = DensityCalibration.none(reason: "")
         cal.method = .synchronousPhantom
         cal.equivalent = .k2hpo4
         cal.slope_HU_per_mgcm3 = scan.truth.densityModel.slope_HU_per_mgcm3
         cal.intercept_HU = scan.truth.densityModel.intercept_HU
-        let measured = SpineDensitometer.measure(scan.hu, spine: seg, calibration: cal)
+        let measured = SpineDensitometer.measure(scan.hu, labels: seg.labels, levels: seg.levels, calibration: cal)
         #expect(measured != nil, "\(seg.levels.confidence) \(seg.levels.flags)")
         guard let d = measured else { return }
         let l1 = try #require(scan.truth.vertebrae.first { $0.level.rawValue == "L1" })
@@ -82,13 +84,13 @@ struct SpineTests {
 
     @Test func withoutTheSacrumNoLevelIsGuessed() throws {
         let scan = try spine(zLow: 130, zHigh: 300)
-        let (seg, _) = try segment(scan)
+        let seg = try segment(scan)
         let levels = seg.levels
         #expect(!levels.sacrumFound)
         #expect(levels.confidence == "none")
         #expect(levels.flags.contains("sacrum-out-of-fov"))
         #expect(levels.bodies.count >= 3 && levels.bodies.allSatisfy { $0.level == nil })
-        let measured = SpineDensitometer.measure(scan.hu, spine: seg, calibration: .none(reason: ""))
+        let measured = SpineDensitometer.measure(scan.hu, labels: seg.labels, levels: levels, calibration: .none(reason: ""))
         #expect(measured == nil)
     }
 }

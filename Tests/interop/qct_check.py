@@ -90,10 +90,44 @@ def main():
     ok &= cal["method"] == "synchronous-phantom" and abs(ds) <= 0.01 and abs(di) <= 2
     ok &= regions(ph, an, meas)
     ok &= vertebrae(truth, t, o, meas)
+    ok &= pictures(an, meas)
     return 0 if ok else 1
 
 
 REGIONS = ["head", "neck", "trochanter", "intertrochanter"]
+
+
+def pictures(out_dir, meas):
+    """Every QC picture listed in measurements.json exists; PNGs parse chunk by chunk (Python's struct
+    and zlib: CRCs, IHDR, image data of height x (1 + 3 x width) bytes); the SVG is well-formed XML."""
+    import struct, zlib
+    import xml.etree.ElementTree as ET
+    pics = meas.get("qcPictures") or []
+    ok = len(pics) >= 6
+    for p in pics:
+        path = os.path.join(out_dir, p["file"])
+        data = open(path, "rb").read()
+        if path.endswith(".svg"):
+            ET.fromstring(data)
+            continue
+        good = data[:8] == b"\x89PNG\r\n\x1a\n"
+        at, idat, w, h = 8, b"", 0, 0
+        while good and at < len(data):
+            n, typ = struct.unpack(">I4s", data[at:at + 8])
+            body = data[at + 8:at + 8 + n]
+            good &= struct.unpack(">I", data[at + 8 + n:at + 12 + n])[0] == zlib.crc32(typ + body)
+            if typ == b"IHDR":
+                w, h, depth, colour = struct.unpack(">IIBB", body[:10])
+                good &= depth == 8 and colour == 2
+            if typ == b"IDAT":
+                idat += body
+            at += 12 + n
+        good &= len(zlib.decompress(idat)) == h * (1 + 3 * w)
+        if not good:
+            print(f"{p['file']}: not a valid PNG")
+        ok &= good
+    print(f"QC pictures: {len(pics)} ({', '.join(p['file'] for p in pics)}) parse as PNG/SVG")
+    return ok
 
 
 def vertebrae(truth, t_lab, o_lab, meas):

@@ -54,9 +54,11 @@ public enum BodyCompositionAnalyzer {
     public static let labelValues: [String: UInt8] = ["skeletal muscle (L3 slice)": 50, "intermuscular fat (L3 slice)": 51,
                                                       "subcutaneous fat (L3 slice)": 52, "visceral fat (L3 slice)": 53]
 
-    public static func measure(_ v: Volume<Int16>, body: BodyMask, spine: SpineSegmentation, height_m: Double?, bmi: Double?,
-                               labelMap: inout [UInt8]) -> BodyCompositionResult? {
-        guard let l3 = spine.levels.bodies.first(where: { $0.level == "L3" }) else { return nil }
+    /// `labels`: the combined label map (non-zero inside the body, vertebral bodies 20…49). Returns the
+    /// result and the tissue label of each classified pixel of the slice (voxel index, label value).
+    public static func measure(_ v: Volume<Int16>, labels: [UInt8], levels: SpineLevels, height_m: Double?, bmi: Double?)
+        -> (BodyCompositionResult, [(index: Int, label: UInt8)])? {
+        guard labels.count == v.voxels.count, let l3 = levels.bodies.first(where: { $0.level == "L3" }) else { return nil }
         let g = v.geometry, nx = v.size.x, ny = v.size.y, plane = nx * ny
         let zc = (l3.zRange_mm[0] + l3.zRange_mm[1]) / 2
         guard let kf = g.index(of: Vec3(l3.center[0], l3.center[1], zc))?.z else { return nil }
@@ -67,11 +69,11 @@ public enum BodyCompositionAnalyzer {
         var notes: [String] = []
         // The body's pixels in this slice, and its centre.
         var cx = 0.0, cy = 0.0, n = 0.0
-        for j in 0..<ny { for i in 0..<nx where body.mask.voxels[i + nx * j + plane * k] != 0 { cx += Double(i); cy += Double(j); n += 1 } }
+        for j in 0..<ny { for i in 0..<nx where labels[i + nx * j + plane * k] != 0 { cx += Double(i); cy += Double(j); n += 1 } }
         guard n > 0 else { return nil }
         cx /= n; cy /= n
         @inline(__always) func hu(_ i: Int, _ j: Int) -> Double { Double(v.voxels[i + nx * j + plane * k]) }
-        @inline(__always) func inBody(_ i: Int, _ j: Int) -> Bool { i >= 0 && j >= 0 && i < nx && j < ny && body.mask.voxels[i + nx * j + plane * k] != 0 }
+        @inline(__always) func inBody(_ i: Int, _ j: Int) -> Bool { i >= 0 && j >= 0 && i < nx && j < ny && labels[i + nx * j + plane * k] != 0 }
         // Rays: distance (mm) of the skin, the SAT's inner boundary, the wall's inner boundary.
         let step = 0.5 * min(sx, sy)
         var rSAT = [Double](repeating: 0, count: rays), rWall = [Double](repeating: 0, count: rays)
@@ -136,8 +138,8 @@ public enum BodyCompositionAnalyzer {
         // Seeds: muscle-window pixels within 8 mm of the body's side (lateral of its centre by more than a
         // third of its half-width; the psoas lies along the sides, often behind a thin fat plane).
         var bodyPx: [(Double, Double)] = []
-        if !spine.labels.isEmpty {
-            for j in 0..<ny { for i in 0..<nx where spine.labels[i + nx * j + plane * k] == l3Value {
+        do {
+            for j in 0..<ny { for i in 0..<nx where labels[i + nx * j + plane * k] == l3Value {
                 let p = g.world(Double(i), Double(j), Double(k)); bodyPx.append((p.x, p.y))
             } }
         }
@@ -149,7 +151,7 @@ public enum BodyCompositionAnalyzer {
             let bi1 = min(nx - 1, Int((g.index(of: Vec3(scx + halfWidth + reach, 0, 0))?.x ?? Double(nx - 1)).rounded(.up)) + 1)
             for j in 0..<ny { for i in min(bi0, bi1)...max(bi0, bi1) {
                 let q = i + nx * j
-                guard muscleHU.contains(hu(i, j)), spine.labels[q + plane * k] == 0 else { continue }
+                guard muscleHU.contains(hu(i, j)), !SpineSegmenter.isVertebra(labels[q + plane * k]) else { continue }
                 let p = g.world(Double(i), Double(j), Double(k))
                 guard (p.x - scx).magnitude > halfWidth / 3, (p.y - scy).magnitude < 30 else { continue }
                 if bodyPx.contains(where: { ($0.0 - p.x) * ($0.0 - p.x) + ($0.1 - p.y) * ($0.1 - p.y) <= reach * reach }) {
@@ -178,7 +180,7 @@ public enum BodyCompositionAnalyzer {
             for b in 0..<h { for a in 0..<w {
                 let i = a + bi0, j = b + bj0
                 m[a + w * b] = inBody(i, j) && muscleHU.contains(hu(i, j)) && nearSpine(i, j) && region(i, j) == 2
-                    && (spine.labels.isEmpty || spine.labels[i + nx * j + plane * k] == 0)
+                    && !SpineSegmenter.isVertebra(labels[i + nx * j + plane * k])
             } }
             let opened = SpineSegmenter.open(m, w: w, h: h, r: 3, sx: sx, sy: sy)
             var keep = [Bool](repeating: false, count: w * h)
@@ -201,10 +203,11 @@ public enum BodyCompositionAnalyzer {
         let bodyBack = bodyPx.map(\.1).max() ?? scy
         func inCanal(_ p: Vec3) -> Bool { (p.x - scx).magnitude <= 12 && p.y >= bodyBack - 2 && p.y <= bodyBack + 30 }
         // Classify.
+        var tissue: [(index: Int, label: UInt8)] = []
         var muscle = 0, muscleSum = 0.0, imat = 0, satN = 0, satSum = 0.0, vat = 0, vatSum = 0.0
         for j in 0..<ny { for i in 0..<nx where inBody(i, j) {
             let h = hu(i, j), q = i + nx * j
-            if !spine.labels.isEmpty && spine.labels[q + plane * k] != 0 { continue }
+            if SpineSegmenter.isVertebra(labels[q + plane * k]) { continue }
             let reg = region(i, j)
             var label: UInt8 = 0
             if fatHU.contains(h) {
@@ -216,7 +219,7 @@ public enum BodyCompositionAnalyzer {
             } else if muscleHU.contains(h) && (reg == 1 || psoas[q]) && !inCanal(g.world(Double(i), Double(j), Double(k))) {
                 muscle += 1; muscleSum += h; label = 50
             }
-            if label != 0 && !labelMap.isEmpty && labelMap[q + plane * k] <= 1 { labelMap[q + plane * k] = label }
+            if label != 0 && labels[q + plane * k] <= 1 { tissue.append((q + plane * k, label)) }
         } }
         guard muscle > 0 else { return nil }
         let sma = Double(muscle) * px_cm2
@@ -236,10 +239,10 @@ public enum BodyCompositionAnalyzer {
         } else {
             notes.append("BMI unknown: the muscle-attenuation cut-off (41 HU below BMI 25, 33 HU above) is not applied")
         }
-        return BodyCompositionResult(level: "L3", sliceIndex: k, z_mm: g.world(0, 0, Double(k)).z, skeletalMuscleArea_cm2: sma, muscleMeanHU: mHU,
+        return (BodyCompositionResult(level: "L3", sliceIndex: k, z_mm: g.world(0, 0, Double(k)).z, skeletalMuscleArea_cm2: sma, muscleMeanHU: mHU,
                                      intermuscularFatArea_cm2: Double(imat) * px_cm2, subcutaneousFatArea_cm2: Double(satN) * px_cm2,
                                      visceralFatArea_cm2: Double(vat) * px_cm2, subcutaneousFatMeanHU: satN > 0 ? satSum / Double(satN) : nil,
                                      visceralFatMeanHU: vat > 0 ? vatSum / Double(vat) : nil, skeletalMuscleIndex: smi, height_m: height_m, bmi: bmi,
-                                     findings: findings, method: methodText, notes: notes)
+                                     findings: findings, method: methodText, notes: notes), tissue)
     }
 }

@@ -173,7 +173,7 @@ public enum FemurDensitometer {
         // Rim: 6-neighbours of the mask outside it (not another label's bone).
         for c in 0..<bz { for bb in 0..<by { for a in 0..<bx where cls[a + bx * bb + bplane * c] == 0 {
             let q = global(a, bb, c)
-            if labels.voxels[q] != 0 && labels.voxels[q] != value { continue }
+            if labels.voxels[q] > 1 && labels.voxels[q] != value { continue }  // another bone (1 is plain body)
             var near = false
             for (ok, n) in [(a > 0, -1), (a < bx - 1, 1), (bb > 0, -bx), (bb < by - 1, bx), (c > 0, -bplane), (c < bz - 1, bplane)]
             where ok && cls[a + bx * bb + bplane * c + n] >= 2 { near = true; break }

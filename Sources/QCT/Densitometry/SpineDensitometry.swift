@@ -61,8 +61,9 @@ public enum SpineDensitometer {
     static let coreFraction = 0.45
     public static let roiDefinition = "oval core of the body's trabecular bone: points at least 45 % of the deepest inscribed distance (and ≥ 4 mm) from the body's edge, no farther back than 10 % of the depth behind its centroid (the basivertebral vein enters from behind); central 5 mm of L1 for the HU measure, central 10 mm of each body for vBMD"
 
-    public static func measure(_ v: Volume<Int16>, spine: SpineSegmentation, calibration: DensityCalibration) -> SpineDensitometry? {
-        guard !spine.labels.isEmpty, spine.levels.confidence != "none" else { return nil }
+    /// `labels`: the combined label map holding the vertebral bodies (SpineSegmenter).
+    public static func measure(_ v: Volume<Int16>, labels: [UInt8], levels spine: SpineLevels, calibration: DensityCalibration) -> SpineDensitometry? {
+        guard labels.count == v.voxels.count, spine.confidence != "none" else { return nil }
         let nx = v.size.x, ny = v.size.y, plane = nx * ny
         let g = v.geometry, sx = g.spacing.x, sy = g.spacing.y, dz = abs(g.spacing.z)
         let calibrated = calibration.method != .none && calibration.slope_HU_per_mgcm3 != nil
@@ -75,7 +76,7 @@ public enum SpineDensitometer {
                 guard abs(z - zc) <= slab / 2 + 1e-6 else { continue }
                 // The body's pixels in this slice and their bounding frame.
                 var px: [Int] = []
-                for q in 0..<plane where spine.labels[q + plane * k] == UInt8(b.labelValue) { px.append(q) }
+                for q in 0..<plane where labels[q + plane * k] == UInt8(b.labelValue) { px.append(q) }
                 guard px.count >= 50 else { continue }
                 let xs = px.map { g.world(Double($0 % nx), Double($0 / nx), Double(k)) }
                 let cy = xs.reduce(0.0) { $0 + $1.y } / Double(xs.count)
@@ -106,7 +107,7 @@ public enum SpineDensitometer {
             return (n, mean, max(0, (s2 - s * mean) / Double(max(1, n - 1))).squareRoot(), Double(n) * sx * sy / Double(slices), slices)
         }
         var levels: [VertebralDensity] = []
-        for b in spine.levels.bodies {
+        for b in spine.bodies {
             guard let level = b.level else { continue }
             guard b.complete else { notes.append("\(level): cut by the field of view, not measured"); continue }
             guard let r = roiStats(b, slab: 10) else { notes.append("\(level): too few trabecular voxels for the ROI"); continue }
@@ -114,7 +115,7 @@ public enum SpineDensitometer {
                                            vBMD_mgcm3: calibrated ? calibration.density(hu: r.mean) : nil))
         }
         var l1: L1Attenuation?
-        if let b = spine.levels.bodies.first(where: { $0.level == "L1" && $0.complete }), let r = roiStats(b, slab: 5) {
+        if let b = spine.bodies.first(where: { $0.level == "L1" && $0.complete }), let r = roiStats(b, slab: 5) {
             let offset = calibration.contrast?.l1ThresholdOffset_HU ?? 0
             let lo = 100 + offset, hi = 160 + offset
             l1 = L1Attenuation(meanHU: r.mean, voxels: r.n, roiArea_mm2: r.area, slab_mm: Double(r.slices) * dz, thresholds_HU: [lo, hi],
@@ -135,7 +136,7 @@ public enum SpineDensitometer {
             }
         }
         if !calibrated { notes.append("no density calibration: HU only, no vBMD or ACR category") }
-        if spine.levels.confidence != "high" { notes.append("level count confidence \(spine.levels.confidence): " + spine.levels.flags.joined(separator: ", ")) }
+        if spine.confidence != "high" { notes.append("level count confidence \(spine.confidence): " + spine.flags.joined(separator: ", ")) }
         return SpineDensitometry(calibration: calibration.method.rawValue, levels: levels, l1: l1, l1l2vBMD_mgcm3: l1l2, acrCategory: acr,
                                  roi: roiDefinition, notes: notes)
     }

@@ -40,11 +40,6 @@ public struct SpineLevels: Codable, Sendable, Equatable {
     public var notes: [String]
 }
 
-/// Body masks (label map, 0 elsewhere) with the levels.
-public struct SpineSegmentation: Sendable {
-    public var labels: [UInt8]
-    public var levels: SpineLevels
-}
 
 public enum SpineSegmenter {
     /// Label values: T12 20, L1 21 … L5 25; unassigned bodies 30, 31, … from the bottom.
@@ -69,7 +64,12 @@ public enum SpineSegmenter {
 
     struct Piece { var pixels: [Int]; var cx: Double; var cy: Double; var innerMean: Double? }
 
-    public static func segment(_ v: Volume<Int16>, body: BodyMask) -> SpineSegmentation {
+    /// Vertebral-body label values (20…49) in a combined label map.
+    @inline(__always) public static func isVertebra(_ l: UInt8) -> Bool { l >= 20 && l < 50 }
+
+    /// Finds the bodies and their levels and writes their labels into `body.mask` (which stays non-zero
+    /// wherever the body is: one map for body, femora and vertebrae, one byte per voxel).
+    public static func segment(_ v: Volume<Int16>, body: inout BodyMask) -> SpineLevels {
         let nx = v.size.x, ny = v.size.y, nz = v.size.z, plane = nx * ny
         let g = v.geometry, sx = g.spacing.x, sy = g.spacing.y
         var notes: [String] = []
@@ -146,8 +146,7 @@ public enum SpineSegmenter {
         func zOf(_ k: Double) -> Double { g.world(0, 0, k).z }
         guard Double(run.len) * dz >= 30 else {
             notes.append("no vertebral column found (no run of ≥ 30 mm of a midline bony piece behind the body centre)")
-            return SpineSegmentation(labels: [], levels: SpineLevels(bodies: [], discs_mm: [], sacrumFound: false, confidence: "none",
-                                                                      flags: ["no-spine"], notes: notes))
+            return SpineLevels(bodies: [], discs_mm: [], sacrumFound: false, confidence: "none", flags: ["no-spine"], notes: notes)
         }
         let ks = Array(run.start..<(run.start + run.len))
         let profile = ks.map { pieces[$0]!.innerMean! }
@@ -227,7 +226,6 @@ public enum SpineSegmenter {
         notes.append("levels are counted upward from the sacrum; ribs are not detected, so four or six lumbar-type vertebrae cannot be told from five")
         // Label the bodies.
         let names = ["L5", "L4", "L3", "L2", "L1", "T12"]
-        var labels = [UInt8](repeating: 0, count: v.voxels.count)
         var bodies: [VertebralBody] = []
         let voxel_cm3 = sx * sy * dz / 1000
         for (n, iv) in bodyIntervals.enumerated() {
@@ -254,7 +252,7 @@ public enum SpineSegmenter {
                 let filled = fillHoles(m, w: pw, h: ph)
                 for c in 0..<(pw * ph) where filled[c] {
                     let q = (c % pw + pi0) + nx * (c / pw + pj0)
-                    labels[q + plane * kk] = value
+                    body.mask.voxels[q + plane * kk] = value
                     count += 1
                     cs = cs + g.world(Double(q % nx), Double((q / nx) % ny), Double(kk))
                 }
@@ -270,8 +268,7 @@ public enum SpineSegmenter {
             let z1 = zOf(base + (inferiorFirst ? iv.lo : -iv.lo)), z2 = zOf(base + (inferiorFirst ? iv.hi : -iv.hi))
             return [min(z1, z2), max(z1, z2)]
         }
-        return SpineSegmentation(labels: labels, levels: SpineLevels(bodies: bodies, discs_mm: discRanges, sacrumFound: sacrumFound,
-                                                                     confidence: confidence, flags: flags, notes: notes))
+        return SpineLevels(bodies: bodies, discs_mm: discRanges, sacrumFound: sacrumFound, confidence: confidence, flags: flags, notes: notes)
     }
 
     /// Distance (mm) from each foreground pixel to the nearest background pixel (or the window edge);
