@@ -28,6 +28,8 @@ struct MeasurementsFile: Codable {
     var ctxa: [CTXAResult]?
     /// Pictures in DIR/qc/ with what they show and their colour legends.
     var qcPictures: [QCPicture]?
+    /// With `--labels`: where the masks came from, and the muscles the label map holds.
+    var externalLabels: ExternalLabelsSummary?
     var qualityFlags: [QualityFlag]
     var labels: LabelsSummary?
     /// femur-regions.nii.gz: region × compartment of each femur's densitometry ROIs.
@@ -50,6 +52,14 @@ struct MeasurementsFile: Codable {
         var notes: [String]
     }
 
+    struct ExternalLabelsSummary: Codable {
+        var source: String
+        var mapping: [String: Int]
+        var used: [String]
+        var muscles: [ExternalMuscle]
+        var notes: [String]
+    }
+
     struct LabelsSummary: Codable {
         var file: String
         var values: [String: String]
@@ -57,21 +67,30 @@ struct MeasurementsFile: Codable {
 
     static let pending = [
         "muscle and fat in 3-D and at the hip (the L3 slice is measured)",
-        "CTXA Z-score (needs an age reference table)", "hip structural analysis", "finite-element strength", "body composition",
+        "CTXA Z-score (needs an age reference table)", "hip structural analysis", "finite-element strength",
     ]
 }
 
 /// The CT part of `analyze`: the hip series, its calibration (phantom → profile → phantomless →
 /// none), the body mask, femur masks and regional densitometry, quality flags. Returns the file contents
 /// and the label maps (name, gzip NIfTI bytes); nothing is written here.
-func analyzeCT(scan: ScanResult, options: CalibrationOptions, height_m: Double? = nil, bmi: Double? = nil) -> (file: MeasurementsFile, maps: [(name: String, bytes: [UInt8])]) {
+/// External label map given with `--labels` (and `--label-mapping`).
+struct ExternalLabelInput {
+    var labels: Volume<UInt8>
+    var mapping: [String: Int]
+    var source: String
+}
+
+func analyzeCT(scan: ScanResult, options: CalibrationOptions, height_m: Double? = nil, bmi: Double? = nil, external: ExternalLabelInput? = nil,
+               progress: (String) -> Void = { _ in }) throws -> (file: MeasurementsFile, maps: [(name: String, bytes: [UInt8])]) {
     var file = MeasurementsFile(software: "OsteoCT \(OsteoCTVersion.string)", status: "not-run", reason: nil, series: nil, calibration: nil,
-                                body: nil, femora: nil, femurDensitometry: nil, spine: nil, spineDensitometry: nil, bodyComposition: nil, ctxa: nil, qcPictures: nil, qualityFlags: [], labels: nil, regionLabels: nil, notMeasuredYet: MeasurementsFile.pending)
+                                body: nil, femora: nil, femurDensitometry: nil, spine: nil, spineDensitometry: nil, bodyComposition: nil, ctxa: nil, qcPictures: nil, externalLabels: nil, qualityFlags: [], labels: nil, regionLabels: nil, notMeasuredYet: MeasurementsFile.pending)
     let stack: ImageStack
     do { stack = try StackLookup.find(in: scan, selector: "hip") } catch {
         file.reason = "no series suitable for hip analysis: \(error.description)"
         return (file, [])
     }
+    progress("reading the hip series")
     let loaded: LoadedVolume
     do { loaded = try VolumeAssembly.load(stack) } catch {
         file.reason = "the hip series could not be read: \(error.description)"
@@ -83,6 +102,7 @@ func analyzeCT(scan: ScanResult, options: CalibrationOptions, height_m: Double? 
     file.series = .init(seriesInstanceUID: s.seriesInstanceUID, seriesNumber: s.seriesNumber, description: s.seriesDescription,
                         size: [v.size.x, v.size.y, v.size.z], spacing_mm: v.geometry.spacing.array, sliceThickness_mm: s.sliceThickness,
                         chosenBecause: SeriesSelection.describe(s, stack))
+    progress("calibration (phantom search, reference tissues, contrast)")
     do {
         let catalogue = try options.catalogue()
         file.calibration = try studyCalibration(ct, definition: try options.definition(catalogue), catalogue: catalogue, store: options.store)
@@ -90,6 +110,7 @@ func analyzeCT(scan: ScanResult, options: CalibrationOptions, height_m: Double? 
         file.reason = "calibration: \(error)"
         return (file, [])
     }
+    progress("body mask and quality flags")
     var body: BodyMask?
     do { body = try BodySegmenter.segment(v, padding: ct.padding) } catch { file.qualityFlags.append(QualityFlag(code: "no-body", severity: "exclude", message: "\(error)")) }
     if let body {
@@ -105,15 +126,29 @@ func analyzeCT(scan: ScanResult, options: CalibrationOptions, height_m: Double? 
         let excluded = Set(file.qualityFlags.compactMap { f -> FemurMask.Side? in
             f.code == "metal-left" ? .left : f.code == "metal-right" ? .right : nil
         })
-        let (femora, boxes): ([FemurMask], [FemurMask.Side: VoxelBox]) = {
+        var imported: ExternalLabelImport?
+        if let external {
+            progress("importing \(external.source)")
+            do { imported = try ExternalLabels.apply(external.labels, mapping: external.mapping, source: external.source, ct: v, body: &body, exclude: excluded) } catch {
+                throw CommandFailure("--labels: \(error)")
+            }
+        }
+        progress("femora: masks, heads, axes, trochanters")
+        let (femora, boxes): ([FemurMask], [FemurMask.Side: VoxelBox]) = imported.map { ($0.femora, $0.boxes) } ?? {
             let femurs = FemurSegmenter.segment(v, body: body, exclude: excluded)
             for q in 0..<femurs.labels.voxels.count where femurs.labels.voxels[q] != 0 { body.mask.voxels[q] = femurs.labels.voxels[q] }
             return (femurs.femora, femurs.boxes)
         }()
+        if let imported, let external {
+            file.externalLabels = .init(source: external.source, mapping: external.mapping,
+                                        used: ["femora"] + (imported.spine != nil ? ["vertebrae (levels as labelled)"] : []) + (imported.muscles.isEmpty ? [] : ["muscles"]),
+                                        muscles: imported.muscles, notes: imported.notes)
+        }
         file.femora = femora
         for f in femora where !f.separated {
             file.qualityFlags.append(QualityFlag(code: "femur-\(f.side.rawValue)-not-separated", severity: "exclude", message: f.notes.joined(separator: "; ")))
         }
+        progress("femur regions and CTXA")
         // Regional densitometry of each separated, unflagged femur.
         var regionMap = [UInt8](repeating: 0, count: v.voxels.count)
         var densitometry: [FemurDensitometry] = []
@@ -142,13 +177,16 @@ func analyzeCT(scan: ScanResult, options: CalibrationOptions, height_m: Double? 
             }
             file.ctxa = ctxa
         }
-        let spine = SpineSegmenter.segment(v, body: &body)
+        progress("spine: vertebral bodies, levels, L1")
+        let spine = imported?.spine ?? SpineSegmenter.segment(v, body: &body)
         file.spine = spine
         file.spineDensitometry = SpineDensitometer.measure(v, labels: body.mask.voxels, levels: spine, calibration: cal)
+        progress("body composition at L3")
         if let (composition, tissue) = BodyCompositionAnalyzer.measure(v, labels: body.mask.voxels, levels: spine, height_m: height_m, bmi: bmi) {
             file.bodyComposition = composition
             for t in tissue { body.mask.voxels[t.index] = t.label }
         }
+        progress("label maps and QC pictures")
         if let bytes = try? Zlib.deflate(NIfTI.encode(body.mask, description: "OsteoCT labels"), format: .gzip) { maps.append(("labels.nii.gz", bytes)) }
         var values = ["0": "outside the body", "1": "body (table and pad removed)",
                       "\(FemurSegmenter.rightLabel)": "right proximal femur", "\(FemurSegmenter.leftLabel)": "left proximal femur"]
@@ -161,8 +199,8 @@ func analyzeCT(scan: ScanResult, options: CalibrationOptions, height_m: Double? 
             for side in [FemurMask.Side.right, .left] {
                 let base = Int(FemurDensitometer.labelBase(side))
                 for (r, name) in FemurDensitometer.regionNames.enumerated() {
-                    for (c, comp) in ["rim (integral only)", "trabecular", "cortical"].enumerated() {
-                        regionValues["\(base + 3 * r + c)"] = "\(side.rawValue) \(name), \(comp)"
+                    for (c, comp) in ["rim outside the mask (mineral only)", "mask, neither trabecular nor cortical", "trabecular", "cortical"].enumerated() {
+                        regionValues["\(base + 4 * r + c)"] = "\(side.rawValue) \(name), \(comp)"
                     }
                 }
             }

@@ -2,6 +2,7 @@ import ArgumentParser
 import DICOM
 import FHIR
 import Foundation
+import Imaging
 import QCT
 import RiskModel
 import Screening
@@ -29,6 +30,10 @@ struct AnalyzeCommand: ParsableCommand {
     @OptionGroup var calibrationOptions: CalibrationOptions
 
     @Option(help: "CT measurements made elsewhere (JSON array of measurements, see Examples/measurements-external-qct.json).") var measurements: String?
+    @Option(help: "A label map on the CT's grid (NIfTI) whose femora, vertebrae and muscles replace the built-in masks; TotalSegmentator v2 'total' ids unless --label-mapping says otherwise.")
+    var labels: String?
+    @Option(help: "JSON object of structure name → label value for --labels, e.g. {\"femur_left\": 75, \"vertebrae_L1\": 31}.")
+    var labelMapping: String?
     @Option(help: "When the results count as issued (FHIR instant, e.g. 2026-11-25T10:00:00Z).") var issued: String?
     @Option(help: "Date the risk is assessed for (age, staleness, current medication); default: the --issued date.") var asOf: String?
     @Option(help: "Days after which an EHR value is flagged stale (overrides the per-feature defaults).") var staleDays: Int?
@@ -40,6 +45,7 @@ struct AnalyzeCommand: ParsableCommand {
             throw ValidationError("--issued '\(issued)' is not a FHIR instant (YYYY-MM-DDThh:mm:ssZ)")
         }
         if let staleDays, staleDays < 1 { throw ValidationError("--stale-days must be at least 1") }
+        if labelMapping != nil && labels == nil { throw ValidationError("--label-mapping needs --labels (the label map it describes)") }
         if let asOf, FHIRDate(lexical: asOf) == nil || asOf.count != 10 {
             throw ValidationError("--as-of '\(asOf)' is not a date (YYYY-MM-DD)")
         }
@@ -88,7 +94,28 @@ struct AnalyzeCommand: ParsableCommand {
         var features = ehr?.features ?? PatientFeatures()
         var dicomNotes: [String] = []
         // The CT part (calibration, masks, densitometry, CTXA, quality flags); its failure is reported, not fatal.
-        let (ctFile, maps) = analyzeCT(scan: scan, options: calibrationOptions, height_m: features["height"].map { $0 / 100 }, bmi: features["bmi"])
+        // Progress on a terminal only (stderr), never with --json or when piped.
+        let showProgress = !json && isatty(2) != 0
+        let started = Date()
+        var external: ExternalLabelInput?
+        if let labels {
+            let volume: Volume<UInt8>
+            do { volume = try NIfTI.read(path: labels).labelVolume(path: labels) } catch { throw CommandFailure("--labels: \(error)") }
+            var mapping = ExternalLabels.totalSegmentatorV2, source = "TotalSegmentator v2 'total' ids"
+            if let labelMapping {
+                do { mapping = try ExternalLabels.mapping(json: try readFile(labelMapping), path: labelMapping) } catch let e as QCTError {
+                    throw CommandFailure("--label-mapping: \(e)")
+                }
+                source = "mapping \((labelMapping as NSString).lastPathComponent)"
+            }
+            external = ExternalLabelInput(labels: volume, mapping: mapping, source: "\((labels as NSString).lastPathComponent), \(source)")
+        }
+        let (ctFile, maps) = try analyzeCT(scan: scan, options: calibrationOptions, height_m: features["height"].map { $0 / 100 }, bmi: features["bmi"],
+                                           external: external,
+                                       progress: { step in
+                                           guard showProgress else { return }
+                                           FileHandle.standardError.write(Data(String(format: "[%5.1f s] CT: %@…\n", Date().timeIntervalSince(started), step).utf8))
+                                       })
         var ct: [CTMeasurement] = []
         var ctSource: String
         if let measurements {

@@ -138,10 +138,12 @@ struct PhantomCheckCommand: ParsableCommand {
                 let idx: [Int]
                 if r.region == "total_hip" { idx = Array(0..<FemurDensitometer.regionNames.count) }
                 else if let i = FemurDensitometer.regionNames.firstIndex(of: r.region) { idx = [i] } else { continue }
-                for (compartment, c, offsets) in [("integral", r.integral, [0, 1, 2]), ("trabecular", r.trabecular, [1]), ("cortical", r.cortical, [2])] {
+                // Integral: mineral over mask + rim (compartments 0–3) per mask voxel (1–3), as measured.
+                for (compartment, c, offsets, volume) in [("integral", r.integral, [0, 1, 2, 3], [1, 2, 3]), ("trabecular", r.trabecular, [2], [2]),
+                                                           ("cortical", r.cortical, [3], [3])] {
                     guard let c else { continue }
-                    let labels = idx.flatMap { i in offsets.map { base + 3 * i + $0 } }
-                    let n = labels.reduce(0) { $0 + count[$1] }
+                    let labels = idx.flatMap { i in offsets.map { base + 4 * i + $0 } }
+                    let n = idx.flatMap { i in volume.map { base + 4 * i + $0 } }.reduce(0) { $0 + count[$1] }
                     guard n > 0 else { continue }
                     let truthMean = labels.reduce(0.0) { $0 + sum[$1] } / Double(n)
                     let tol: Double? = compartment == "cortical" ? nil : max(2, relative * abs(truthMean))

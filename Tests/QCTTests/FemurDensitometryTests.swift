@@ -82,10 +82,15 @@ struct FemurDensitometryTests {
         for r in d.regions {
             let idx: [Int]
             if r.region == "total_hip" { idx = [0, 1, 2, 3] } else if let i = FemurDensitometer.regionNames.firstIndex(of: r.region) { idx = [i] } else { continue }
-            for (c, offsets) in [(r.integral, [0, 1, 2]), (try #require(r.trabecular), [1])] {
-                let ids = Set(idx.flatMap { i in offsets.map { UInt8(base + 3 * i + $0) } })
+            // Integral: mineral over mask + rim (compartments 0–3) per mask voxel (1–3).
+            for (c, offsets, volume) in [(r.integral, [0, 1, 2, 3], [1, 2, 3]), (try #require(r.trabecular), [2], [2])] {
+                let ids = Set(idx.flatMap { i in offsets.map { UInt8(base + 4 * i + $0) } })
+                let volumeIDs = Set(idx.flatMap { i in volume.map { UInt8(base + 4 * i + $0) } })
                 var s = 0.0, n = 0
-                for q in 0..<map.count where ids.contains(map[q]) { s += Double(density[q]); n += 1 }
+                for q in 0..<map.count {
+                    if ids.contains(map[q]) { s += Double(density[q]) }
+                    if volumeIDs.contains(map[q]) { n += 1 }
+                }
                 #expect(n == c.voxels, "\(r.name): map and statistics disagree on the ROI")
                 let truth = s / Double(n), measured = try #require(c.vBMD_mgcm3)
                 #expect(abs(measured - truth) <= max(2, 0.02 * truth), "\(r.name) \(offsets.count == 1 ? "trabecular" : "integral"): \(measured) vs \(truth)")

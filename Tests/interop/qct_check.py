@@ -165,11 +165,12 @@ def regions(phantom_dir, out_dir, meas):
             if r["region"] == "narrow_neck":
                 continue
             idx = range(4) if r["region"] == "total_hip" else [REGIONS.index(r["region"])]
-            for comp, offs in (("integral", (0, 1, 2)), ("trabecular", (1,))):
+            # integral: mineral over mask + rim (0-3) per mask voxel (1-3)
+            for comp, offs, vol in (("integral", (0, 1, 2, 3), (1, 2, 3)), ("trabecular", (2,), (2,))):
                 c = r.get(comp)
-                sel = np.isin(reg, [base + 3 * i + o for i in idx for o in offs])
-                n = int(sel.sum())
-                truth = float(dens[sel].mean())
+                sel = np.isin(reg, [base + 4 * i + o for i in idx for o in offs])
+                n = int(np.isin(reg, [base + 4 * i + o for i in idx for o in vol]).sum())
+                truth = float(dens[sel].sum()) / n
                 err = c["vBMD_mgcm3"] - truth
                 worst[comp] = max(worst[comp], abs(err) / truth)
                 good = n == c["voxels"] and abs(err) <= max(2, 0.02 * truth)

@@ -26,7 +26,9 @@
 #  11. `osteoct analyze` of the standard phantom (0.742 × 1.25 mm, noise 22 HU, PSF 1.3 mm) read back
 #      with nibabel: body Dice ≥ 0.99, each femur Dice ≥ 0.95, head centre ≤ 1 mm, neck axis ≤ 3°,
 #      calibration within 1 % of truth; femur-region integral and trabecular vBMD within 2 % of the
-#      phantom's density map over the same voxels (nibabel); and `osteoct phantom-check` passes
+#      phantom's density map over the same voxels (nibabel); vertebral bodies Dice >= 0.90; QC pictures
+#      parse; `osteoct phantom-check` passes, also with the phantom's labels renumbered as
+#      TotalSegmentator v2 ids (nibabel) given as --labels
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 WORK="$ROOT/Tests/interop/work"
@@ -214,7 +216,12 @@ qct_standard() {
     "$OSTEOCT" analyze "$WORK/phantom-standard/dicom" --out "$WORK/qct-standard" --issued 2026-11-25T10:00:00Z \
         --profiles "$WORK/no-profiles" >/dev/null
     $PY Tests/interop/qct_check.py "$WORK/phantom-standard" "$WORK/qct-standard" &&
-        "$OSTEOCT" phantom-check "$WORK/phantom-standard/truth.json" "$WORK/qct-standard/measurements.json" >/dev/null
+        "$OSTEOCT" phantom-check "$WORK/phantom-standard/truth.json" "$WORK/qct-standard/measurements.json" >/dev/null &&
+        # The phantom's labels renumbered as TotalSegmentator v2 (written by nibabel) replace the masks.
+        $PY Tests/interop/make_ts_labels.py "$WORK/phantom-standard" "$WORK/phantom-standard/ts.nii.gz" &&
+        "$OSTEOCT" analyze "$WORK/phantom-standard/dicom" --out "$WORK/qct-standard-ts" --issued 2026-11-25T10:00:00Z \
+            --profiles "$WORK/no-profiles" --labels "$WORK/phantom-standard/ts.nii.gz" >/dev/null &&
+        "$OSTEOCT" phantom-check "$WORK/phantom-standard/truth.json" "$WORK/qct-standard-ts/measurements.json" >/dev/null
 }
 check "analyze on the standard phantom: body and femur masks, calibration and femur-region vBMD vs truth (nibabel)" qct_standard
 

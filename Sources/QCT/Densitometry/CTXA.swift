@@ -3,7 +3,7 @@
 // Projection. A DXA hip scan images the femur with the neck parallel to the detector (the leg rotated
 // inward until the neck lies flat). Here the femur's own axes give that view exactly: the projection
 // runs perpendicular to the plane of the neck and shaft axes, so both axes lie in the image. Every
-// voxel of the integral hip ROI (femur mask grown by one voxel, head down to 10 mm below the lesser
+// voxel of the integral hip ROI (femur mask and its two-voxel rim, head down to 10 mm below the lesser
 // trochanter; FemurDensitometry) deposits its mineral (calibrated density × volume, split into
 // sub-voxels of ≤ 0.35 mm so that the 0.5 mm image has no gaps) into the pixel under it.
 // Areal BMD = mineral / projected bone area, g/cm².
@@ -79,7 +79,7 @@ public enum CTXA {
     /// DXA = 1.297·CTXA(K2HPO4) + 0.048 g/cm² (ct-core.md §2.1, 33 women, Lunar DXA).
     static let k2hpo4ToDXA = (slope: 1.297, intercept: 0.048)
 
-    /// Projects the integral hip ROI of `regionMap` (values base…base+11 of FemurDensitometer) with the
+    /// Projects the integral hip ROI of `regionMap` (values base…base+15 of FemurDensitometer) with the
     /// per-voxel density `density(q)` in mg/cm³.
     public static func measure(labels: Volume<UInt8>, value: UInt8, regionMap: [UInt8], femur: FemurMask, densitometry d: FemurDensitometry,
                                calibration: DensityCalibration, density: (Int) -> Double) -> (CTXAResult, CTXAImage)? {
@@ -100,7 +100,7 @@ public enum CTXA {
         // Image extent from the ROI's voxels.
         var lo = (x: Double.infinity, y: Double.infinity), hi = (x: -Double.infinity, y: -Double.infinity)
         var members: [Int] = []
-        for q in 0..<regionMap.count where regionMap[q] >= base && regionMap[q] < base + 12 {
+        for q in 0..<regionMap.count where regionMap[q] >= base && regionMap[q] < base + 16 {
             members.append(q)
             let p = g.world(Double(q % nx), Double((q / nx) % ny), Double(q / plane)) - X
             let x = p.dot(l), y = p.dot(e)

@@ -19,9 +19,10 @@
 // they are not the proprietary definitions of any vendor.
 //
 // Compartments (ct-core.md: the ROI type is stored with every number):
-//  - integral: the femur mask grown by one voxel (6-neighbours). Blur moves mineral of the cortex outside
-//    the 175 HU boundary; the grown rim takes it back (mass is conserved under blur), so the integral
-//    mineral content does not depend on the scanner's sharpness.
+//  - integral: the femur mask. Its mineral content is summed over the mask and a rim of two voxel
+//    layers around it (6-neighbours): blur moves mineral of the cortex outside the mask, the rim takes it
+//    back (mass is conserved under blur), so the content depends neither on the scanner's sharpness nor
+//    on how tightly the mask hugs the bone; integral vBMD = content / mask volume.
 //  - cortical: mask voxels at ≥ 350 mg/cm³ (K2HPO4), the cortical threshold common in volumetric hip QCT
 //    (our choice of the commonly used value). Uncalibrated: ≥ 455 HU (the same through 1.3 HU per mg/cm³,
 //    the typical 120 kVp slope, phantom-anatomy.md §8).
@@ -81,14 +82,16 @@ public struct FemurDensitometry: Codable, Sendable, Equatable {
 
 public enum FemurDensitometer {
     public static let regionNames = ["head", "neck", "trochanter", "intertrochanter"]
-    /// Label values in femur-regions.nii.gz: base + 3·region + compartment (0 integral rim only, 1 trabecular,
-    /// 2 cortical); regions in the order of `regionNames`.
+    /// Label values in femur-regions.nii.gz: base + 4·region + compartment (0 rim outside the mask, whose
+    /// mineral counts in the integral content; 1 mask neither trabecular nor cortical; 2 trabecular;
+    /// 3 cortical); regions in the order of `regionNames`.
     public static func labelBase(_ side: FemurMask.Side) -> UInt8 { side == .right ? 10 : 30 }
     static let corticalThreshold_mgcm3 = 350.0
     static let uncalibratedSlope = 1.3
     static let trabecularClearance_mm = 2.0
     static let neckCylinderFactor = 1.25
     static let narrowNeckHalfWidth_mm = 2.5
+    static let rimLayers = 2
     static let distalBelowLesserTrochanter_mm = 10.0
     /// Osteoporos Int 2020, doi 10.1007/s00198-020-05477-y: 3711 CT colonography patients, 10-year follow-up;
     /// 112 HU gave 80 % sensitivity for fracture.
@@ -101,7 +104,7 @@ public enum FemurDensitometer {
         "trochanter": "femur outside head and neck, at or above the lesser-trochanter apex, lateral of the shaft axis",
         "intertrochanter": "femur outside head, neck and trochanter, down to 10 mm below the lesser-trochanter apex",
         "total_hip": "head + neck + trochanter + intertrochanter",
-        "integral": "femur mask (175 HU) grown by one voxel, so the blurred rim of the cortex is counted",
+        "integral": "femur mask (175 HU, or the external label); mineral summed over the mask and two voxel layers around it (the blurred rim of the cortex), divided by the mask volume",
         "cortical": "mask voxels at ≥ 350 mg/cm³ (≥ 455 HU uncalibrated)",
         "trabecular": "mask voxels ≥ 2 mm from cortical voxels and from outside the mask",
         "proximal_femur_HU": "mean HU of the trabecular compartment of the total hip (head, neck, trochanter, intertrochanter); an automated 3-D analogue of the published measure",
@@ -170,15 +173,18 @@ public enum FemurDensitometer {
             let q = global(a, bb, c)
             if labels.voxels[q] == value { cls[a + bx * bb + bplane * c] = Double(v.voxels[q]) >= corticalHU ? 3 : 2 }
         } } }
-        // Rim: 6-neighbours of the mask outside it (not another label's bone).
-        for c in 0..<bz { for bb in 0..<by { for a in 0..<bx where cls[a + bx * bb + bplane * c] == 0 {
-            let q = global(a, bb, c)
-            if labels.voxels[q] > 1 && labels.voxels[q] != value { continue }  // another bone (1 is plain body)
-            var near = false
-            for (ok, n) in [(a > 0, -1), (a < bx - 1, 1), (bb > 0, -bx), (bb < by - 1, bx), (c > 0, -bplane), (c < bz - 1, bplane)]
-            where ok && cls[a + bx * bb + bplane * c + n] >= 2 { near = true; break }
-            if near { cls[a + bx * bb + bplane * c] = 1 }
-        } } }
+        // Rim: two layers of 6-neighbours around the mask, outside it and off other bones. Two, so that
+        // the blur tail is caught also when the mask hugs the bone surface (external label maps).
+        for _ in 0..<rimLayers {
+            var add: [Int] = []
+            for c in 0..<bz { for bb in 0..<by { for a in 0..<bx where cls[a + bx * bb + bplane * c] == 0 {
+                let q = global(a, bb, c)
+                if labels.voxels[q] > 1 && labels.voxels[q] != value { continue }  // another bone (1 is plain body)
+                for (ok, n) in [(a > 0, -1), (a < bx - 1, 1), (bb > 0, -bx), (bb < by - 1, bx), (c > 0, -bplane), (c < bz - 1, bplane)]
+                where ok && cls[a + bx * bb + bplane * c + n] != 0 { add.append(a + bx * bb + bplane * c); break }
+            } } }
+            for q in add { cls[q] = 1 }
+        }
         // Trabecular: mask (class 2) voxels farther than the clearance from any class 0/1/3 voxel. Only
         // boundary excluders (those with a class-2 6-neighbour) need to stamp their neighbourhood.
         var near = [Bool](repeating: false, count: cls.count)
@@ -202,11 +208,13 @@ public enum FemurDensitometer {
             }
         } } }
 
-        // Accumulate per region × compartment: n, ΣHU, ΣHU².
+        // Accumulate per region × compartment: n, ΣHU, ΣHU²; the rim separately (its mineral counts in the
+        // integral compartment's content, its volume does not).
         struct Acc { var n = 0; var s = 0.0; var s2 = 0.0
             mutating func add(_ x: Double) { n += 1; s += x; s2 += x * x } }
         var integral = [Acc](repeating: Acc(), count: 4), trab = [Acc](repeating: Acc(), count: 4), cort = [Acc](repeating: Acc(), count: 4)
-        var nnInt = Acc(), nnTrab = Acc(), nnCort = Acc()
+        var rim = [Acc](repeating: Acc(), count: 4)
+        var nnInt = Acc(), nnTrab = Acc(), nnCort = Acc(), nnRim = Acc()
         let base = labelBase(femur.side)
         for c in 0..<bz { for bb in 0..<by { for a in 0..<bx {
             let q = a + bx * bb + bplane * c
@@ -226,48 +234,59 @@ public enum FemurDensitometer {
             else if h >= hTroch && ell > 0 { region = 2 }
             else { region = 3 }
             let hu = Double(v.voxels[global(a, bb, c)])
+            let inNN = region == 1 && sNN.map { abs(s - $0) <= narrowNeckHalfWidth_mm } == true
+            if k == 1 {
+                rim[region].add(hu)
+                if inNN { nnRim.add(hu) }
+                if !regionMap.isEmpty { regionMap[global(a, bb, c)] = base + UInt8(4 * region) }
+                continue
+            }
             integral[region].add(hu)
             let isTrab = k == 2 && !near[q], isCort = k == 3
             if isTrab { trab[region].add(hu) }
             if isCort { cort[region].add(hu) }
-            let inNN = region == 1 && sNN.map { abs(s - $0) <= narrowNeckHalfWidth_mm } == true
             if inNN { nnInt.add(hu); if isTrab { nnTrab.add(hu) }; if isCort { nnCort.add(hu) } }
             if !regionMap.isEmpty {
-                regionMap[global(a, bb, c)] = base + UInt8(3 * region) + (isTrab ? 1 : isCort ? 2 : 0)
+                regionMap[global(a, bb, c)] = base + UInt8(4 * region) + (isTrab ? 2 : isCort ? 3 : 1)
             }
         } } }
 
         let voxel_cm3 = sp.x * sp.y * sp.z / 1000
         let calibrated = calibration.method != .none && calibration.slope_HU_per_mgcm3 != nil
-        func compartment(_ acc: Acc, mass: Bool) -> DensityCompartment? {
+        /// With `rim`: the integral compartment — mean HU and volume of the mask, mineral of mask + rim.
+        func compartment(_ acc: Acc, rim: Acc? = nil) -> DensityCompartment? {
             guard acc.n > 0 else { return nil }
             let m = acc.s / Double(acc.n)
             let sd = acc.n > 1 ? max(0, (acc.s2 - acc.s * m) / Double(acc.n - 1)).squareRoot() : 0
-            let vb = calibrated ? calibration.density(hu: m) : nil
             let vol = Double(acc.n) * voxel_cm3
+            var vb: Double?
+            if calibrated, let sigma = calibration.slope_HU_per_mgcm3, let beta = calibration.intercept_HU {
+                let r = rim ?? Acc()
+                vb = ((acc.s + r.s) - Double(acc.n + r.n) * beta) / (sigma * Double(acc.n))
+            }
             return DensityCompartment(voxels: acc.n, volume_cm3: vol, meanHU: m, sdHU: sd, vBMD_mgcm3: vb,
-                                      bmc_mg: mass ? vb.map { $0 * vol } : nil)
+                                      bmc_mg: rim != nil ? vb.map { $0 * vol } : nil)
         }
         func merged(_ accs: [Acc]) -> Acc { accs.reduce(into: Acc()) { $0.n += $1.n; $0.s += $1.s; $0.s2 += $1.s2 } }
         let side = femur.side.rawValue
         var regions: [FemurRegionDensity] = []
         for (ri, name) in regionNames.enumerated() {
-            guard let ic = compartment(integral[ri], mass: true) else {
+            guard let ic = compartment(integral[ri], rim: rim[ri]) else {
                 notes.append("\(name): no voxels (outside the scan or the mask)")
                 continue
             }
             regions.append(FemurRegionDensity(name: "femur_\(side)_\(name)", region: name, integral: ic,
-                                              trabecular: compartment(trab[ri], mass: false), cortical: compartment(cort[ri], mass: false)))
+                                              trabecular: compartment(trab[ri]), cortical: compartment(cort[ri])))
         }
-        if let ic = compartment(nnInt, mass: true) {
+        if let ic = compartment(nnInt, rim: nnRim) {
             regions.insert(FemurRegionDensity(name: "femur_\(side)_narrow_neck", region: "narrow_neck", integral: ic,
-                                              trabecular: compartment(nnTrab, mass: false), cortical: compartment(nnCort, mass: false)),
+                                              trabecular: compartment(nnTrab), cortical: compartment(nnCort)),
                            at: min(2, regions.count))
         }
         let allTrab = merged(trab)
-        if let ic = compartment(merged(integral), mass: true) {
+        if let ic = compartment(merged(integral), rim: merged(rim)) {
             regions.append(FemurRegionDensity(name: "femur_\(side)_total_hip", region: "total_hip", integral: ic,
-                                              trabecular: compartment(allTrab, mass: false), cortical: compartment(merged(cort), mass: false)))
+                                              trabecular: compartment(allTrab), cortical: compartment(merged(cort))))
         }
         var pfhu: ProximalFemurHU?
         if allTrab.n > 0 {

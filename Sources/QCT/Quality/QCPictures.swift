@@ -43,8 +43,8 @@ public enum QCPictures {
         let regionLegend = ["red": "femoral head", "yellow": "femoral neck", "green": "trochanter", "blue": "intertrochanter",
                             "cyan": "femur mask outside the regions"]
         func regionColour(_ q: Int) -> RGB? {
-            if !x.regions.isEmpty, x.regions[q] >= 10 {
-                let r = (Int(x.regions[q]) - (x.regions[q] >= 30 ? 30 : 10)) / 3
+            if !x.regions.isEmpty, x.regions[q] >= 10, (x.regions[q] - (x.regions[q] >= 30 ? 30 : 10)) % 4 != 0 {
+                let r = (Int(x.regions[q]) - (x.regions[q] >= 30 ? 30 : 10)) / 4
                 return [red, yellow, green, blue][min(3, max(0, r))]
             }
             let l = x.labels[q]
