@@ -81,20 +81,28 @@ struct ExternalLabelInput {
     var source: String
 }
 
+/// With `dicom`, the DICOM objects are made too (`--dicom-out`): their content date and time (the
+/// screening's issue instant, so that the same input gives the same bytes).
+struct DICOMOutputRequest {
+    var contentDate: String
+    var contentTime: String
+}
+
 func analyzeCT(scan: ScanResult, options: CalibrationOptions, height_m: Double? = nil, bmi: Double? = nil, external: ExternalLabelInput? = nil,
-               progress: (String) -> Void = { _ in }) throws -> (file: MeasurementsFile, maps: [(name: String, bytes: [UInt8])]) {
+               dicom: DICOMOutputRequest? = nil, progress: (String) -> Void = { _ in }) throws
+    -> (file: MeasurementsFile, maps: [(name: String, bytes: [UInt8])], dicom: [(name: String, bytes: [UInt8])]) {
     var file = MeasurementsFile(software: "OsteoCT \(OsteoCTVersion.string)", status: "not-run", reason: nil, series: nil, calibration: nil,
                                 body: nil, femora: nil, femurDensitometry: nil, spine: nil, spineDensitometry: nil, bodyComposition: nil, ctxa: nil, qcPictures: nil, externalLabels: nil, qualityFlags: [], labels: nil, regionLabels: nil, notMeasuredYet: MeasurementsFile.pending)
     let stack: ImageStack
     do { stack = try StackLookup.find(in: scan, selector: "hip") } catch {
         file.reason = "no series suitable for hip analysis: \(error.description)"
-        return (file, [])
+        return (file, [], [])
     }
     progress("reading the hip series")
     let loaded: LoadedVolume
     do { loaded = try VolumeAssembly.load(stack) } catch {
         file.reason = "the hip series could not be read: \(error.description)"
-        return (file, [])
+        return (file, [], [])
     }
     let s = stack.series
     let ct = LoadedCT(loaded, studyDate: nil)
@@ -108,7 +116,7 @@ func analyzeCT(scan: ScanResult, options: CalibrationOptions, height_m: Double? 
         file.calibration = try studyCalibration(ct, definition: try options.definition(catalogue), catalogue: catalogue, store: options.store)
     } catch {
         file.reason = "calibration: \(error)"
-        return (file, [])
+        return (file, [], [])
     }
     progress("body mask and quality flags")
     var body: BodyMask?
@@ -119,6 +127,7 @@ func analyzeCT(scan: ScanResult, options: CalibrationOptions, height_m: Double? 
     }
     file.qualityFlags += QualityChecks.assess(v, body: body, calibration: file.calibration!, sliceThickness: s.sliceThickness)
     var maps: [(name: String, bytes: [UInt8])] = []
+    var dicomFiles: [(name: String, bytes: [UInt8])] = []
     if var body {
         // One label map, one byte per voxel, for body, femora, vertebrae and the L3 tissues: the body
         // mask becomes it (memory: the whole CT part stays within 3× the HU volume).
@@ -210,11 +219,15 @@ func analyzeCT(scan: ScanResult, options: CalibrationOptions, height_m: Double? 
         let pictures = QCPictures.render(.init(ct: v, labels: body.mask.voxels, regions: densitometry.isEmpty ? [] : regionMap, femora: femora,
                                                spine: spine.bodies.isEmpty ? nil : spine, bodyComposition: file.bodyComposition,
                                                ctxa: ctxaImages, calibration: file.calibration))
-        file.qcPictures = pictures.map(\.0)
-        maps += pictures.map { (name: $0.0.file, bytes: $0.1) }
+        file.qcPictures = pictures.map(\.picture)
+        maps += pictures.map { (name: $0.picture.file, bytes: $0.bytes) }
+        if let dicom {
+            progress("DICOM Segmentation and Secondary Capture")
+            dicomFiles = try derivedDICOM(stack: stack, labels: body.mask, levels: spine, pictures: pictures, request: dicom)
+        }
     }
     file.status = "done"
-    return (file, maps)
+    return (file, maps, dicomFiles)
 }
 
 /// Why measurements.json yields no reportable CT measurement, in a few words.
@@ -307,6 +320,55 @@ func ctMeasurements(_ f: MeasurementsFile) -> [CTMeasurement] {
                                          side: s, calibration: calibration, roi: roi + "; " + c.tScoreReference))
             }
         }
+    }
+    return out
+}
+
+/// The label map as a DICOM Segmentation (femora, vertebral bodies by level) and each PNG QC picture
+/// as a Secondary Capture, in the source study, on the source frame of reference.
+func derivedDICOM(stack: ImageStack, labels: Volume<UInt8>, levels: SpineLevels, pictures: [(picture: QCPicture, bytes: [UInt8], image: RGBImage?)],
+                  request: DICOMOutputRequest) throws -> [(name: String, bytes: [UInt8])] {
+    let source: DICOMSourceReference
+    do { source = try DICOMSourceReference.from(stack, sliceSpacing: abs(labels.geometry.spacing.z)) } catch {
+        throw CommandFailure("--dicom-out: \(error)")
+    }
+    let anatomy = CodedConcept("91723000", "SCT", "Anatomical Structure")
+    let femur = CodedConcept("71341001", "SCT", "Femur")
+    var segments = [
+        SegmentDefinition(labelValue: FemurSegmenter.rightLabel, label: "Right proximal femur", category: anatomy, type: femur,
+                          typeModifier: CodedConcept("24028007", "SCT", "Right"), cielab: [43000, 55000, 30000]),
+        SegmentDefinition(labelValue: FemurSegmenter.leftLabel, label: "Left proximal femur", category: anatomy, type: femur,
+                          typeModifier: CodedConcept("7771000", "SCT", "Left"), cielab: [43000, 30000, 55000]),
+    ]
+    let vertebra: [String: CodedConcept] = ["L1": CodedConcept("66794005", "SCT", "L1 vertebra"), "L2": CodedConcept("14293000", "SCT", "L2 vertebra"),
+                                            "L3": CodedConcept("36470004", "SCT", "L3 vertebra"), "L4": CodedConcept("11994002", "SCT", "L4 vertebra"),
+                                            "L5": CodedConcept("49668003", "SCT", "L5 vertebra")]
+    for b in levels.bodies {
+        guard let level = b.level, let code = vertebra[level] else { continue }
+        segments.append(SegmentDefinition(labelValue: UInt8(b.labelValue), label: "\(level) vertebral body", category: anatomy, type: code))
+    }
+    let base = stack.series.seriesInstanceUID
+    let seg = DerivedSeries(seriesInstanceUID: DICOMUID.derived(from: "osteoct-seg-series " + base), sopInstanceUIDPrefix: DICOMUID.derived(from: "osteoct-seg-sop " + base),
+                            seriesNumber: 9901, seriesDescription: "OsteoCT segmentation (femora, vertebral bodies)", softwareVersion: OsteoCTVersion.string,
+                            contentDate: request.contentDate, contentTime: request.contentTime)
+    var out: [(name: String, bytes: [UInt8])] = []
+    do {
+        let ds = try DerivedObjects.segmentation(labels, segments: segments, source: source, series: seg,
+                                                 algorithm: "OsteoCT thresholds, components and morphology")
+        out.append(("seg.dcm", try DICOMWriter.part10(ds)))
+        let sc = DerivedSeries(seriesInstanceUID: DICOMUID.derived(from: "osteoct-sc-series " + base), sopInstanceUIDPrefix: DICOMUID.derived(from: "osteoct-sc-sop " + base),
+                               seriesNumber: 9902, seriesDescription: "OsteoCT QC pictures", softwareVersion: OsteoCTVersion.string,
+                               contentDate: request.contentDate, contentTime: request.contentTime)
+        var n = 0
+        for p in pictures {
+            guard let img = p.image else { continue }
+            n += 1
+            let ds = DerivedObjects.secondaryCapture(img, title: p.picture.shows, source: source, series: sc, instance: n)
+            let name = "sc-" + ((p.picture.file as NSString).lastPathComponent as NSString).deletingPathExtension + ".dcm"
+            out.append((name, try DICOMWriter.part10(ds)))
+        }
+    } catch {
+        throw CommandFailure("--dicom-out: \(error)")
     }
     return out
 }

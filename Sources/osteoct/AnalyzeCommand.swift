@@ -32,6 +32,8 @@ struct AnalyzeCommand: ParsableCommand {
     @Option(help: "CT measurements made elsewhere (JSON array of measurements, see Examples/measurements-external-qct.json).") var measurements: String?
     @Option(help: "A label map on the CT's grid (NIfTI) whose femora, vertebrae and muscles replace the built-in masks; TotalSegmentator v2 'total' ids unless --label-mapping says otherwise.")
     var labels: String?
+    @Option(help: "Also write the masks as a DICOM Segmentation (seg.dcm) and the QC pictures as Secondary Capture images (sc-*.dcm) into this folder, in the source study and frame of reference.")
+    var dicomOut: String?
     @Option(help: "JSON object of structure name → label value for --labels, e.g. {\"femur_left\": 75, \"vertebrae_L1\": 31}.")
     var labelMapping: String?
     @Option(help: "When the results count as issued (FHIR instant, e.g. 2026-11-25T10:00:00Z).") var issued: String?
@@ -110,8 +112,11 @@ struct AnalyzeCommand: ParsableCommand {
             }
             external = ExternalLabelInput(labels: volume, mapping: mapping, source: "\((labels as NSString).lastPathComponent), \(source)")
         }
-        let (ctFile, maps) = try analyzeCT(scan: scan, options: calibrationOptions, height_m: features["height"].map { $0 / 100 }, bmi: features["bmi"],
-                                           external: external,
+        // DICOM content date and time: the issue instant (UTC), so the same input gives the same bytes.
+        let digits = issuedAt.filter(\.isNumber)
+        let dicomRequest = dicomOut == nil ? nil : DICOMOutputRequest(contentDate: String(digits.prefix(8)), contentTime: String(digits.dropFirst(8).prefix(6)))
+        let (ctFile, maps, dicomFiles) = try analyzeCT(scan: scan, options: calibrationOptions, height_m: features["height"].map { $0 / 100 }, bmi: features["bmi"],
+                                           external: external, dicom: dicomRequest,
                                        progress: { step in
                                            guard showProgress else { return }
                                            FileHandle.standardError.write(Data(String(format: "[%5.1f s] CT: %@…\n", Date().timeIntervalSince(started), step).utf8))
@@ -181,6 +186,12 @@ struct AnalyzeCommand: ParsableCommand {
             (name: "risk.json", bytes: [UInt8](try JSONOut.encode(risk)) + [0x0A]),
             (name: "measurements.json", bytes: [UInt8](try JSONOut.encode(ctFile)) + [0x0A]),
         ] + maps, into: out)
+        if let dicomOut {
+            guard !dicomFiles.isEmpty else {
+                throw CommandFailure("--dicom-out: nothing to write (the CT was not analysed: \(ctFile.reason ?? ctNothingReason(ctFile))); the other results are in \(out)")
+            }
+            try writeAtomically(dicomFiles, into: dicomOut)
+        }
 
         if json {
             try JSONOut.print(risk)

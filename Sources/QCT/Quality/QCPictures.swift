@@ -35,9 +35,14 @@ public enum QCPictures {
         }
     }
 
-    /// Renders every picture the inputs allow: (description, file name, bytes).
-    public static func render(_ x: Inputs) -> [(QCPicture, [UInt8])] {
-        var out: [(QCPicture, [UInt8])] = []
+    /// Renders every picture the inputs allow: description, file bytes, and the raster of a PNG (for a
+    /// DICOM Secondary Capture of it).
+    public static func render(_ x: Inputs) -> [(picture: QCPicture, bytes: [UInt8], image: RGBImage?)] {
+        var out: [(picture: QCPicture, bytes: [UInt8], image: RGBImage?)] = []
+        func add(_ p: QCPicture, _ img: RGBImage?) {
+            guard let img, let png = try? PNG.encode(img) else { return }
+            out.append((p, png, img))
+        }
         let v = x.ct, g = v.geometry
         let heads = x.femora.compactMap(\.head)
         let regionLegend = ["red": "femoral head", "yellow": "femoral neck", "green": "trochanter", "blue": "intertrochanter",
@@ -54,12 +59,10 @@ public enum QCPictures {
             let c = heads.reduce(Vec3.zero) { $0 + Vec3($1.center[0], $1.center[1], $1.center[2]) } / Double(heads.count)
             if let idx = g.index(of: c) {
                 let j = Int(idx.y.rounded()), k = Int(idx.z.rounded())
-                if let png = coronal(v, row: j, window: (400, 1800), tint: regionColour) {
-                    out.append((QCPicture(file: "qc/coronal-hips.png", shows: "coronal slice through the femoral-head centres, bone window (L 400, W 1800), femur regions tinted", legend: regionLegend), png))
-                }
-                if let png = axial(v, slice: k, window: (400, 1800), tint: regionColour) {
-                    out.append((QCPicture(file: "qc/axial-femoral-heads.png", shows: "axial slice through the femoral-head centres, bone window, femur regions tinted", legend: regionLegend), png))
-                }
+                add(QCPicture(file: "qc/coronal-hips.png", shows: "coronal slice through the femoral-head centres, bone window (L 400, W 1800), femur regions tinted", legend: regionLegend),
+                    coronal(v, row: j, window: (400, 1800), tint: regionColour))
+                add(QCPicture(file: "qc/axial-femoral-heads.png", shows: "axial slice through the femoral-head centres, bone window, femur regions tinted", legend: regionLegend),
+                    axial(v, slice: k, window: (400, 1800), tint: regionColour))
             }
         }
         if let spine = x.spine, let mid = spine.bodies.first, let idx = g.index(of: Vec3(mid.center[0], mid.center[1], mid.center[2])) {
@@ -67,19 +70,17 @@ public enum QCPictures {
             var legend: [String: String] = [:]
             for b in spine.bodies { if let l = b.level, let c = colours[UInt8(b.labelValue)] { legend[name(c)] = l } }
             if spine.bodies.contains(where: { $0.level == nil }) { legend["cyan"] = "vertebral body, level not assigned" }
-            if let png = sagittal(v, column: Int(idx.x.rounded()), window: (400, 1800), tint: { q in
-                let l = x.labels[q]
-                return colours[l] ?? (l >= 30 && l < 50 ? cyan : nil)
-            }) {
-                out.append((QCPicture(file: "qc/sagittal-spine.png", shows: "mid-sagittal slice of the lumbar spine, bone window, vertebral bodies tinted by level (confidence \(spine.confidence))", legend: legend), png))
-            }
+            add(QCPicture(file: "qc/sagittal-spine.png", shows: "mid-sagittal slice of the lumbar spine, bone window, vertebral bodies tinted by level (confidence \(spine.confidence))", legend: legend),
+                sagittal(v, column: Int(idx.x.rounded()), window: (400, 1800), tint: { q in
+                    let l = x.labels[q]
+                    return colours[l] ?? (l >= 30 && l < 50 ? cyan : nil)
+                }))
         }
         if let bc = x.bodyComposition {
             let colours: [UInt8: RGB] = [50: red, 51: yellow, 52: cyan, 53: green]
-            if let png = axial(v, slice: bc.sliceIndex, window: (40, 400), tint: { q in colours[x.labels[q]] }) {
-                out.append((QCPicture(file: "qc/l3-body-composition.png", shows: "mid-L3 axial slice, soft-tissue window (L 40, W 400), tissues tinted",
-                                      legend: ["red": "skeletal muscle", "yellow": "intermuscular fat", "cyan": "subcutaneous fat", "green": "visceral fat"]), png))
-            }
+            add(QCPicture(file: "qc/l3-body-composition.png", shows: "mid-L3 axial slice, soft-tissue window (L 40, W 400), tissues tinted",
+                          legend: ["red": "skeletal muscle", "yellow": "intermuscular fat", "cyan": "subcutaneous fat", "green": "visceral fat"]),
+                axial(v, slice: bc.sliceIndex, window: (40, 400), tint: { q in colours[x.labels[q]] }))
         }
         for (side, img) in x.ctxa {
             var rgb = RGBImage(width: img.width, height: img.height)
@@ -90,13 +91,12 @@ public enum QCPictures {
                 if img.region[q] == 1 { rgb.blend(q % img.width, q / img.width, yellow, 0.45) }
                 if img.region[q] == 2 { rgb.blend(q % img.width, q / img.width, green, 0.25) }
             }
-            if let png = try? PNG.encode(upscale(rgb, 2)) {
-                out.append((QCPicture(file: "qc/ctxa-\(side.rawValue).png", shows: "CTXA projection of the \(side.rawValue) femur (neck in the image plane, proximal up; grey = aBMD 0–1.5 g/cm²)",
-                                      legend: ["yellow": "femoral neck box", "green": "rest of the total hip", "untinted": "head and bone below the total-hip ROI"]), png))
-            }
+            add(QCPicture(file: "qc/ctxa-\(side.rawValue).png", shows: "CTXA projection of the \(side.rawValue) femur (neck in the image plane, proximal up; grey = aBMD 0–1.5 g/cm²)",
+                          legend: ["yellow": "femoral neck box", "green": "rest of the total hip", "untinted": "head and bone below the total-hip ROI"]),
+                upscale(rgb, 2))
         }
         if let cal = x.calibration, let svg = calibrationSVG(cal) {
-            out.append((QCPicture(file: "qc/calibration.svg", shows: "calibration points (HU against density) and the fitted line", legend: [:]), Array(svg.utf8)))
+            out.append((QCPicture(file: "qc/calibration.svg", shows: "calibration points (HU against density) and the fitted line", legend: [:]), Array(svg.utf8), nil))
         }
         return out
     }
@@ -110,7 +110,7 @@ public enum QCPictures {
         UInt8(max(0, min(255, ((Double(hu) - (w.level - w.width / 2)) / w.width * 255).rounded())))
     }
 
-    static func axial(_ v: Volume<Int16>, slice k: Int, window: (Double, Double), tint: (Int) -> RGB?) -> [UInt8]? {
+    static func axial(_ v: Volume<Int16>, slice k: Int, window: (Double, Double), tint: (Int) -> RGB?) -> RGBImage? {
         let nx = v.size.x, ny = v.size.y, plane = nx * ny
         guard k >= 0, k < v.size.z else { return nil }
         var img = RGBImage(width: nx, height: ny)
@@ -120,11 +120,11 @@ public enum QCPictures {
             img.set(i, j, (g, g, g))
             if let c = tint(q) { img.blend(i, j, c, 0.4) }
         } }
-        return try? PNG.encode(img)
+        return img
     }
 
     /// Coronal (fixed row j): x across, z up, resampled to square pixels of the in-plane spacing.
-    static func coronal(_ v: Volume<Int16>, row j: Int, window: (Double, Double), tint: (Int) -> RGB?) -> [UInt8]? {
+    static func coronal(_ v: Volume<Int16>, row j: Int, window: (Double, Double), tint: (Int) -> RGB?) -> RGBImage? {
         let nx = v.size.x, ny = v.size.y, nz = v.size.z, plane = nx * ny
         guard j >= 0, j < ny else { return nil }
         let g = v.geometry
@@ -141,11 +141,11 @@ public enum QCPictures {
                 if let c = tint(q) { img.blend(i, r, c, 0.4) }
             }
         }
-        return try? PNG.encode(img)
+        return img
     }
 
     /// Sagittal (fixed column i): y across (anterior left), z up, square pixels.
-    static func sagittal(_ v: Volume<Int16>, column i: Int, window: (Double, Double), tint: (Int) -> RGB?) -> [UInt8]? {
+    static func sagittal(_ v: Volume<Int16>, column i: Int, window: (Double, Double), tint: (Int) -> RGB?) -> RGBImage? {
         let nx = v.size.x, ny = v.size.y, nz = v.size.z, plane = nx * ny
         guard i >= 0, i < nx else { return nil }
         let g = v.geometry
@@ -162,7 +162,7 @@ public enum QCPictures {
                 if let c = tint(q) { img.blend(j, r, c, 0.4) }
             }
         }
-        return try? PNG.encode(img)
+        return img
     }
 
     static func upscale(_ a: RGBImage, _ f: Int) -> RGBImage {
