@@ -157,11 +157,13 @@ func analyzeCT(scan: ScanResult, options: CalibrationOptions, height_m: Double? 
         for f in femora where !f.separated {
             file.qualityFlags.append(QualityFlag(code: "femur-\(f.side.rawValue)-not-separated", severity: "exclude", message: f.notes.joined(separator: "; ")))
         }
+        file.qualityFlags += SegmentationChecks.femurFlags(v, labels: body.mask, femora: femora, boxes: boxes, padding: ct.padding)
         progress("femur regions and CTXA")
         // Regional densitometry of each separated, unflagged femur.
         var regionMap = [UInt8](repeating: 0, count: v.voxels.count)
         var densitometry: [FemurDensitometry] = []
-        for f in femora where f.separated {
+        let cut = Set(file.qualityFlags.filter { $0.severity == "exclude" && $0.code.hasSuffix("-cut-by-fov") }.map(\.code))
+        for f in femora where f.separated && !cut.contains("femur-\(f.side.rawValue)-cut-by-fov") {
             guard let box = boxes[f.side] else { continue }
             let value = f.side == .left ? FemurSegmenter.leftLabel : FemurSegmenter.rightLabel
             if let d = FemurDensitometer.measure(v, labels: body.mask, value: value, femur: f, box: box,
@@ -189,6 +191,7 @@ func analyzeCT(scan: ScanResult, options: CalibrationOptions, height_m: Double? 
         progress("spine: vertebral bodies, levels, L1")
         let spine = imported?.spine ?? SpineSegmenter.segment(v, body: &body)
         file.spine = spine
+        file.qualityFlags += SegmentationChecks.spineFlags(spine)
         file.spineDensitometry = SpineDensitometer.measure(v, labels: body.mask.voxels, levels: spine, calibration: cal)
         progress("body composition at L3")
         if let (composition, tissue) = BodyCompositionAnalyzer.measure(v, labels: body.mask.voxels, levels: spine, height_m: height_m, bmi: bmi) {

@@ -167,10 +167,12 @@ struct CalibrateStudy: ParsableCommand {
 /// study's reference tissues are recorded whatever the method.
 func studyCalibration(_ ct: LoadedCT, definition: CalibrationPhantomDefinition?, catalogue: CalibrationPhantomCatalogue,
                       store: ScannerProfileStore) throws -> DensityCalibration {
-    var c = try calibrationByMethod(ct, definition: definition, catalogue: catalogue, store: store)
-    // The phantom's rods are uniform bright tubes too: keep them out of the vessel search.
+    var rodsSeen: [(center: Vec3, radius: Double)] = []
+    var c = try calibrationByMethod(ct, definition: definition, catalogue: catalogue, store: store, rodsSeen: &rodsSeen)
+    // The phantom's rods are uniform bright tubes too: keep them out of the vessel search, also when
+    // the phantom's fit failed QC and another method calibrated the study.
     let rods = c.method == .synchronousPhantom
-        ? c.points.compactMap { p in p.center.map { (center: Vec3($0[0], $0[1], $0[2]), radius: p.radius_mm ?? 15) } } : []
+        ? c.points.compactMap { p in p.center.map { (center: Vec3($0[0], $0[1], $0[2]), radius: p.radius_mm ?? 15) } } : rodsSeen
     let contrast = ContrastDetector.assess(ct.volume, padding: ct.padding, tags: ct.contrastTags, exclude: rods)
     c.contrast = contrast
     if contrast.flagged { c.notes.append("contrast (\(contrast.phase.rawValue)): densities are flagged; " + contrast.notes.joined(separator: "; ")) }
@@ -178,13 +180,14 @@ func studyCalibration(_ ct: LoadedCT, definition: CalibrationPhantomDefinition?,
 }
 
 func calibrationByMethod(_ ct: LoadedCT, definition: CalibrationPhantomDefinition?, catalogue: CalibrationPhantomCatalogue,
-                         store: ScannerProfileStore) throws -> DensityCalibration {
+                         store: ScannerProfileStore, rodsSeen: inout [(center: Vec3, radius: Double)]) throws -> DensityCalibration {
     let tissues = ReferenceTissueFinder.measure(ct.volume, padding: ct.padding)
     var why: [String] = []
     do {
         var c = try PhantomCalibration.calibrate(ct.volume, padding: ct.padding, phantom: definition, catalogue: catalogue)
         c.referenceTissues = tissues
         if c.qc.passed { return c }
+        rodsSeen = c.points.compactMap { p in p.center.map { (center: Vec3($0[0], $0[1], $0[2]), radius: p.radius_mm ?? 15) } }
         why.append("the phantom in the scan failed QC (" + c.qc.problems.joined(separator: "; ") + ")")
     } catch {
         why.append(error.description)

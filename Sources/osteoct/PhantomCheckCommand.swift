@@ -62,6 +62,14 @@ struct PhantomCheckCommand: ParsableCommand {
         for f in t.femora {
             let side = f.side.rawValue
             let mf = m.femora?.first { $0.side.rawValue == side }
+            if f.cutByFieldOfView {
+                // A femur the field of view cuts must be flagged and left unmeasured.
+                let flagged = m.qualityFlags.contains { $0.code == "femur-\(side)-cut-by-fov" }
+                let measured = m.femurDensitometry?.contains { $0.side.rawValue == side } == true
+                rows.append(Row(quantity: "\(side) femur (cut by the field of view: must be flagged, not measured)", measured: flagged && !measured ? 1 : 0,
+                                truth: 1, error: nil, unit: "flagged", tolerance: 0, pass: flagged && !measured))
+                continue
+            }
             if f.prosthesis {
                 rows.append(Row(quantity: "\(side) femur (prosthesis: must be excluded)", measured: mf?.separated == true ? 1 : 0, truth: 0, error: nil, unit: "measured",
                                 tolerance: 0, pass: mf?.separated != true))

@@ -107,6 +107,10 @@ enum CalibrationQCLimits {
     static let minRSquared = 0.99
     static let maxResidualAbsolute = 5.0
     static let maxResidualFraction = 0.03
+    /// HU per mg/cm³ a real phantom can give: ≈ 1.3 for K2HPO4 at 120 kVp (phantom-anatomy.md §8);
+    /// 80–140 kVp, kernels and hydroxyapatite move it well within 0.6–2.2 (our window). Outside it the
+    /// rods were matched to the wrong certificate (a two-rod fit always passes the line tests).
+    static let plausibleSlope = 0.6...2.2
 }
 
 enum PhantomFit {
@@ -139,6 +143,10 @@ enum PhantomFit {
         }
         if line.rSquared < CalibrationQCLimits.minRSquared {
             problems.append(String(format: "the rods do not lie on a line (R² %.4f < %.2f): check the phantom definition and the rods' images", line.rSquared, CalibrationQCLimits.minRSquared))
+        }
+        if line.slope > 0 && !CalibrationQCLimits.plausibleSlope.contains(slope) {
+            problems.append(String(format: "slope %.3f HU per mg/cm³ is outside what a calibration phantom gives (%.1f–%.1f): the rods found do not match '%@' (partly scanned phantom, or another phantom)",
+                                   slope, CalibrationQCLimits.plausibleSlope.lowerBound, CalibrationQCLimits.plausibleSlope.upperBound, def.id))
         }
         let span = (rho.max() ?? 0) - (rho.min() ?? 0)
         let limit = max(CalibrationQCLimits.maxResidualAbsolute, CalibrationQCLimits.maxResidualFraction * span)

@@ -16,7 +16,8 @@ public struct BodyMask: Sendable {
     public var voxels: Int
     /// Pixels (per slice) taken as equipment.
     public var equipmentPixels: Int
-    /// The body's left–right mid-line, x in LPS mm (the patient's left is +x): mean x of the mask.
+    /// The body's left–right mid-line, x in LPS mm (the patient's left is +x): the median x of the bone
+    /// inside the body (the mean x of the mask when there is little bone).
     public var midlineX: Double
     public var notes: [String]
 }
@@ -104,7 +105,16 @@ public enum BodySegmenter {
         }
         // Voxel → world is affine, so the mean of the world x is the world x of the mean index.
         let n = Double(max(1, count))
-        let midlineX = count > 0 ? v.geometry.world(si / n, sj / n, sk / n).x : v.geometry.world(Double(nx - 1) / 2, 0, 0).x
+        var midlineX = count > 0 ? v.geometry.world(si / n, sj / n, sk / n).x : v.geometry.world(Double(nx - 1) / 2, 0, 0).x
+        // The skeleton is more symmetric than the soft tissue a field of view may cut off on one side:
+        // the median column of the bone (> 175 HU) inside the body, when there is enough of it.
+        var boneColumns = [Int](repeating: 0, count: nx), bone = 0
+        for q in 0..<body.count where body[q] != 0 && v.voxels[q] > 175 { boneColumns[q % nx] += 1; bone += 1 }
+        if bone >= 1000 {
+            var acc = 0, median = 0
+            for i in 0..<nx { acc += boneColumns[i]; if 2 * acc >= bone { median = i; break } }
+            midlineX = v.geometry.world(Double(median), sj / n, sk / n).x
+        }
         let mask: Volume<UInt8>
         do { mask = try Volume(size: v.size, geometry: v.geometry, voxels: body) } catch {
             throw .notMeasurable("body mask: \(error)")

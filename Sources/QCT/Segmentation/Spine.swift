@@ -190,10 +190,14 @@ public enum SpineSegmenter {
         var bodyIntervals: [Interval] = []
         var discs: [Interval] = []
         for iv in intervals { if iv.isBody { bodyIntervals.append(iv) } else if !iv.cutBelow && !iv.cutAbove { discs.append(iv) } }
-        if let lowest = intervals.first, lowest.isBody, (lowest.hi - lowest.lo) * dz >= sacrumMinLength_mm, intervals.count > 1 {
+        // The lowest body interval; a short piece below it at the scan's edge (part of a disc or of the
+        // sacrum's end) does not count.
+        let lowestBody = intervals.firstIndex(where: \.isBody)
+        if let f = lowestBody, f == 0 || (f == 1 && intervals[0].cutBelow), (intervals[f].hi - intervals[f].lo) * dz >= sacrumMinLength_mm,
+           intervals.count > f + 1 {
             sacrumFound = true
             bodyIntervals.removeFirst()
-            if intervals[1].isBody {
+            if intervals[f + 1].isBody {
                 // No L5/S1 disc between them: missed (thin, or its endplate lost in the sacrum's bright
                 // bone) or absent (a sacralised L5). Counted as L5 above the sacrum, with the doubt said.
                 flags.append("lumbosacral-disc-not-seen")
@@ -207,7 +211,7 @@ public enum SpineSegmenter {
         // Alternation check: bodies and discs alternate above the sacrum.
         var alternates = true
         // Intervals cut by the field of view are left out: a short one may be a partial body.
-        let inner = intervals.dropFirst(sacrumFound ? 1 : 0).filter { !$0.cutAbove && !$0.cutBelow }
+        let inner = intervals.dropFirst(sacrumFound ? (lowestBody ?? 0) + 1 : 0).filter { !$0.cutAbove && !$0.cutBelow }
         var prevBody: Bool?
         for iv in inner { if let p = prevBody, p == iv.isBody { alternates = false }; prevBody = iv.isBody }
         if !alternates {
@@ -222,7 +226,11 @@ public enum SpineSegmenter {
             }
         }
         let doubtful = flags.contains("possible-transitional-lumbosacral") || flags.contains("lumbosacral-disc-not-seen")
-        let confidence = !sacrumFound ? "none" : (alternates && !doubtful ? "high" : "moderate")
+        if bodyIntervals.isEmpty {
+            flags.append("no-vertebral-bodies")
+            notes.append("a bony column was found but no vertebral body could be delimited along it (no endplates seen: slices or pixels too coarse, or the lumbar spine is outside the scan)")
+        }
+        let confidence = !sacrumFound || bodyIntervals.isEmpty ? "none" : (alternates && !doubtful ? "high" : "moderate")
         notes.append("levels are counted upward from the sacrum; ribs are not detected, so four or six lumbar-type vertebrae cannot be told from five")
         // Label the bodies.
         let names = ["L5", "L4", "L3", "L2", "L1", "T12"]
