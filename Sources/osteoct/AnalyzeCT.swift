@@ -191,7 +191,7 @@ func analyzeCT(scan: ScanResult, options: CalibrationOptions, height_m: Double? 
         progress("spine: vertebral bodies, levels, L1")
         let spine = imported?.spine ?? SpineSegmenter.segment(v, body: &body)
         file.spine = spine
-        file.qualityFlags += SegmentationChecks.spineFlags(spine)
+        file.qualityFlags += SegmentationChecks.spineFlags(spine, contrast: cal.contrast?.flagged == true)
         file.spineDensitometry = SpineDensitometer.measure(v, labels: body.mask.voxels, levels: spine, calibration: cal)
         progress("body composition at L3")
         if let (composition, tissue) = BodyCompositionAnalyzer.measure(v, labels: body.mask.voxels, levels: spine, height_m: height_m, bmi: bmi) {

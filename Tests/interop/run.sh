@@ -32,6 +32,9 @@
 #  12. `osteoct analyze --dicom-out`: the Segmentation and Secondary Capture objects pass dciodvfy;
 #      highdicom reads the SEG and it overlays the source CT voxel for voxel (labels.nii.gz); the SC
 #      pixels equal the QC PNGs (pydicom)
+#  13. phantom variants (osteoporotic, normal-young, bone density x0.6, noise 30 HU, PSF 0.8 mm,
+#      prosthesis, field-of-view cut, portal-venous contrast): analyze + phantom-check each; the cut and
+#      contrast variants must carry their quality flags
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 WORK="$ROOT/Tests/interop/work"
@@ -240,6 +243,11 @@ dicom_out() {
     $PY Tests/interop/dicom_out_check.py "$WORK/phantom-standard/dicom" "$WORK/qct-dicom" "$WORK/qct-dicom-out"
 }
 check "analyze --dicom-out: SEG and SC pass dciodvfy; highdicom overlays the SEG on the CT voxel for voxel" dicom_out
+
+# 13. Phantom variants through the whole CT part against their truth (osteoporotic, young, density
+#     0.6, noise 30 HU, PSF 0.8 mm, prosthesis, field-of-view cut, portal-venous contrast).
+variants() { bash Tests/interop/variants.sh "$OSTEOCT" "$WORK/variants"; }
+check "phantom variants: analyze + phantom-check per variant (or the expected flag)" variants
 
 if [ "$failures" -gt 0 ]; then echo "$failures interop check(s) failed"; exit 1; fi
 echo "all interop checks passed"

@@ -58,9 +58,17 @@ public enum SegmentationChecks {
         return flags
     }
 
-    public static func spineFlags(_ levels: SpineLevels) -> [QualityFlag] {
-        guard !levels.bodies.isEmpty, levels.confidence != "high", levels.confidence != "external" else { return [] }
-        return [QualityFlag(code: "spine-levels-\(levels.confidence)", severity: "warning",
+    /// With contrast, opacified aorta and cava (≈ 150–300 HU) lie against the vertebral bodies and can
+    /// join the column: on the digital phantom's portal-venous variant body centres moved 5–7 mm and
+    /// the L5 ROI read 8 HU high. Flagged, not hidden.
+    public static func spineFlags(_ levels: SpineLevels, contrast: Bool = false) -> [QualityFlag] {
+        var flags: [QualityFlag] = []
+        if contrast && !levels.bodies.isEmpty && levels.confidence != "external" {
+            flags.append(QualityFlag(code: "spine-contrast", severity: "warning",
+                                     message: "contrast-enhanced scan: opacified vessels beside the vertebral bodies can join their masks and raise the L1–L5 ROI values; check qc/sagittal-spine.png"))
+        }
+        guard !levels.bodies.isEmpty, levels.confidence != "high", levels.confidence != "external" else { return flags }
+        return flags + [QualityFlag(code: "spine-levels-\(levels.confidence)", severity: "warning",
                             message: "vertebral levels counted with \(levels.confidence) confidence (" + levels.flags.filter { $0 != "ribs-not-checked" }.joined(separator: ", ")
                                 + "): " + (levels.confidence == "none" ? "no level assigned, no L1 HU or L3 body composition" : "check qc/sagittal-spine.png"))]
     }

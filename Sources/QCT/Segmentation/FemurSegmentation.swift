@@ -150,6 +150,13 @@ public enum FemurSegmenter {
                     }
                 }
             }
+            // 5. Holes filled again in coronal and sagittal planes: the neck runs obliquely through axial
+            // slices, so where its trabecular bone falls under the threshold (osteoporosis) the cortex
+            // seldom closes a ring in an axial slice, but it does in the plane of the neck.
+            if kMax >= kMin {
+                total += fillHoles(&comp, value: value, nx: nx, ny: ny, box: VoxelBox(i: bi0...bi1, j: bj0...bj1, k: kMin...kMax), plane: .coronal)
+                total += fillHoles(&comp, value: value, nx: nx, ny: ny, box: VoxelBox(i: bi0...bi1, j: bj0...bj1, k: kMin...kMax), plane: .sagittal)
+            }
             let volume = Double(total) * voxel_cm3
             let separated = volume <= maxFemurVolume_cm3 && !nearMidline && !sameComponent
             var fnotes: [String] = []
@@ -173,5 +180,46 @@ public enum FemurSegmenter {
             }
         }
         return FemurSegmentation(labels: mask, femora: femora, notes: notes, boxes: boxes)
+    }
+
+    enum FillPlane { case coronal, sagittal }
+
+    /// Fills holes of the component `value` slice by slice in coronal (fixed j) or sagittal (fixed i)
+    /// planes inside `box`: pixels not reached from the slice's border without crossing the
+    /// component. Only empty voxels are filled. Returns the number filled.
+    static func fillHoles(_ comp: inout [UInt8], value: UInt8, nx: Int, ny: Int, box: VoxelBox, plane which: FillPlane) -> Int {
+        let plane = nx * ny
+        let (outer, u, w) = which == .coronal ? (box.j, box.i, box.k) : (box.i, box.j, box.k)
+        let uw = u.count + 2, ww = w.count + 2
+        var filled = 0
+        for o in outer {
+            @inline(__always) func index(_ a: Int, _ b: Int) -> Int {
+                // a along u, b along w (with a one-pixel margin), back to the volume.
+                let uu = a + u.lowerBound - 1, kk = b + w.lowerBound - 1
+                return which == .coronal ? uu + nx * o + plane * kk : o + nx * uu + plane * kk
+            }
+            func isComp(_ a: Int, _ b: Int) -> Bool {
+                a >= 1 && b >= 1 && a <= u.count && b <= w.count && comp[index(a, b)] == value
+            }
+            var any = false
+            for b in 1...w.count { for a in 1...u.count where comp[index(a, b)] == value { any = true; break }; if any { break } }
+            guard any else { continue }
+            var outside = [Bool](repeating: false, count: uw * ww)
+            var stack = [0]
+            outside[0] = true
+            while let c = stack.popLast() {
+                let a = c % uw, b = c / uw
+                for (ok, na, nb) in [(a > 0, a - 1, b), (a < uw - 1, a + 1, b), (b > 0, a, b - 1), (b < ww - 1, a, b + 1)]
+                where ok && !outside[nb * uw + na] && !isComp(na, nb) {
+                    outside[nb * uw + na] = true
+                    stack.append(nb * uw + na)
+                }
+            }
+            for b in 1...w.count { for a in 1...u.count where !outside[b * uw + a] {
+                let q = index(a, b)
+                if comp[q] == 0 { comp[q] = value; filled += 1 }
+            } }
+        }
+        return filled
     }
 }

@@ -3,7 +3,8 @@
 //  1. Column: in every axial slice, within 45 mm of the body's mid-line and behind its front 30 %,
 //     the pixels whose 3 × 3 mean is ≥ 60 HU (between muscle, ≈ 30, and disc or trabecular bone, ≥ 70),
 //     opened with a 6 mm disk: laminae, pedicles and spinous processes (< 12 mm thick) fall away and
-//     the vertebral body or disc remains. Of the pieces ≥ 400 mm², the one nearest the mid-line.
+//     the vertebral body or disc remains. Of the pieces ≥ 400 mm² within 15 mm of the mid-line, the
+//     largest (thick posterior elements can survive the opening as a second, smaller piece).
 //  2. Levels: along the column, the mean HU inside the piece (3 mm in from its edge) peaks at every
 //     endplate (cortical plates; ≈ +400 HU at 1.25 mm slices). Between consecutive endplates lies a
 //     body (≥ 15 mm) or a disc (< 15 mm). The sacrum is the bone below the lowest disc when it runs
@@ -115,9 +116,38 @@ public enum SpineSegmenter {
                 let cx = px.reduce(0.0) { $0 + Double($1 % w) } / Double(px.count)
                 let cy = px.reduce(0.0) { $0 + Double($1 / w) } / Double(px.count)
                 let piece = Piece(pixels: px.map { ($0 % w + i0) + nx * ($0 / w + j0) }, cx: (cx + Double(i0)), cy: cy + Double(j0), innerMean: nil)
-                if best == nil || abs(piece.cx - iMid) < abs(best!.cx - iMid) { best = piece }
+                // Of the pieces on the mid-line (within 15 mm) the largest — the body or disc, not the
+                // posterior elements behind it; else the one nearest the mid-line.
+                func onMidline(_ p: Piece) -> Bool { abs(p.cx - iMid) * sx <= 15 }
+                if let b = best {
+                    if onMidline(piece) && (!onMidline(b) || piece.pixels.count > b.pixels.count) { best = piece }
+                    else if !onMidline(piece) && !onMidline(b) && abs(piece.cx - iMid) < abs(b.cx - iMid) { best = piece }
+                } else {
+                    best = piece
+                }
             }
             guard var p = best else { continue }
+            // A closed bony ring (body, pedicles, lamina) around the spinal canal survives the opening
+            // when the pedicles are thick: the canal is then a hole in the piece, and everything from its
+            // front edge backwards is posterior elements, not body.
+            do {
+                var m = [Bool](repeating: false, count: w * h)
+                for q in p.pixels { m[(q % nx - i0) + w * ((q / nx) % ny - j0)] = true }
+                let filled = fillHoles(m, w: w, h: h)
+                var holeRows: [Int] = [], hole = 0
+                for c in 0..<(w * h) where filled[c] && !m[c] { hole += 1; holeRows.append(c / w) }
+                if Double(hole) * sx * sy >= 40, let front = posteriorRows ? holeRows.min() : holeRows.max() {
+                    let keep = p.pixels.filter { q in
+                        let b = (q / nx) % ny - j0
+                        return posteriorRows ? b < front : b > front
+                    }
+                    if Double(keep.count) * sx * sy >= minArea_mm2 {
+                        p.pixels = keep
+                        p.cx = keep.reduce(0.0) { $0 + Double($1 % nx) } / Double(keep.count)
+                        p.cy = keep.reduce(0.0) { $0 + Double(($1 / nx) % ny) } / Double(keep.count)
+                    }
+                }
+            }
             // Inner mean: pixels ≥ 3 mm inside the piece.
             var inner = [Bool](repeating: false, count: w * h)
             for q in p.pixels { inner[(q % nx - i0) + w * ((q / nx) % ny - j0)] = true }
@@ -135,21 +165,28 @@ public enum SpineSegmenter {
             let mx = near.map(\.cx).sorted()[near.count / 2], my = near.map(\.cy).sorted()[near.count / 2]
             if ((p.cx - mx) * sx).magnitude > 15 || ((p.cy - my) * sy).magnitude > 15 { pieces[k] = nil }
         }
-        // The column's longest run of consecutive slices.
-        var run = (start: 0, len: 0), cur = (start: 0, len: 0)
-        for k in 0..<nz {
-            if pieces[k]?.innerMean != nil { cur = cur.len == 0 ? (k, 1) : (cur.start, cur.len + 1) } else { cur = (k + 1, 0) }
-            if cur.len > run.len { run = cur }
-        }
+        // The column's longest run of slices, bridging gaps of up to 5 mm (noise can break a disc's
+        // piece for a slice or two); the profile is interpolated across a gap.
         let dz = abs(g.spacing.z)
+        let maxGap = max(1, Int((5 / dz).rounded(.down)))
+        var run = (start: 0, end: -1), cur: (start: Int, end: Int)? = nil
+        for k in 0..<nz where pieces[k]?.innerMean != nil {
+            if let c = cur, k - c.end <= maxGap + 1 { cur = (c.start, k) } else { cur = (k, k) }
+            if let c = cur, c.end - c.start > run.end - run.start { run = c }
+        }
         let up = g.direction.c2.z >= 0
         func zOf(_ k: Double) -> Double { g.world(0, 0, k).z }
-        guard Double(run.len) * dz >= 30 else {
+        guard Double(run.end - run.start + 1) * dz >= 30 else {
             notes.append("no vertebral column found (no run of ≥ 30 mm of a midline bony piece behind the body centre)")
             return SpineLevels(bodies: [], discs_mm: [], sacrumFound: false, confidence: "none", flags: ["no-spine"], notes: notes)
         }
-        let ks = Array(run.start..<(run.start + run.len))
-        let profile = ks.map { pieces[$0]!.innerMean! }
+        let ks = Array(run.start...run.end)
+        var profile = ks.map { pieces[$0]?.innerMean ?? .nan }
+        for t in profile.indices where profile[t].isNaN {
+            let before = (0..<t).last { !profile[$0].isNaN }, after = ((t + 1)..<profile.count).first { !profile[$0].isNaN }
+            if let b = before, let a = after { profile[t] = profile[b] + (profile[a] - profile[b]) * Double(t - b) / Double(a - b) }
+            else { profile[t] = before.map { profile[$0] } ?? after.map { profile[$0] } ?? 0 }
+        }
         // Endplate peaks: ≥ 80 HU above the running median over ±12 mm; adjacent peak slices merged.
         let half = max(2, Int((12 / dz).rounded()))
         var isPeak = [Bool](repeating: false, count: ks.count)
