@@ -10,22 +10,8 @@ import Testing
 
 @Suite("External label maps")
 struct ExternalLabelsTests {
-    private func hipCrop() throws -> PhantomScan {
-        var p = PhantomParameters(preset: .standard, size: .small)
-        p.seed = 31
-        p.pixelSpacing_mm = 0.8
-        p.columns = 150
-        p.rows = 115
-        p.sliceThickness_mm = 1.25
-        p.sliceSpacing_mm = 1.25
-        p.noiseSigma_HU = 20
-        p.slices = 84
-        p.reconstructionCenter = Vec3(100, -5, -27)
-        return try PhantomGenerator.generate(p)
-    }
-
     @Test func totalSegmentatorFemurGivesTheHeadAndAxes() throws {
-        let scan = try hipCrop()
+        let scan = try leftHipCrop(seed: 31)
         let femurIDs = Set(scan.truth.labels.filter { $0.name.hasPrefix("femur_left") }.map(\.id))
         let glut = scan.truth.labels.first { $0.name == "gluteus_medius_minimus_left" }?.id
         let tsVoxels: [UInt8] = scan.labels.voxels.map { femurIDs.contains($0) ? 75 : ($0 == glut ? 82 : 0) }

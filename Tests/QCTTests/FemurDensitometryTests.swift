@@ -11,19 +11,7 @@ import Testing
 // of every ROI is the phantom's density map over the same voxels.
 
 private func leftHip(boneScale: Double = 1) throws -> PhantomScan {
-    var p = PhantomParameters(preset: .standard, size: .small)
-    p.seed = 17
-    p.boneDensityScale = boneScale
-    p.pixelSpacing_mm = 0.8
-    p.columns = 150
-    p.rows = 115
-    p.sliceThickness_mm = 1.25
-    p.sliceSpacing_mm = 1.25
-    p.noiseSigma_HU = 20
-    p.slices = 84
-    // Left head centre at (82.5, −12, 0); greater trochanter to x ≈ 145; lesser trochanter at z ≈ −51.
-    p.reconstructionCenter = Vec3(100, -5, -27)
-    return try PhantomGenerator.generate(p, densityMap: true)
+    try leftHipCrop(seed: 17, boneScale: boneScale, densityMap: true)
 }
 
 private func inputs(_ scan: PhantomScan) throws -> (labels: Volume<UInt8>, femur: FemurMask, box: VoxelBox) {

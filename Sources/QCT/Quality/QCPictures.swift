@@ -60,7 +60,7 @@ public enum QCPictures {
             if let idx = g.index(of: c) {
                 let j = Int(idx.y.rounded()), k = Int(idx.z.rounded())
                 add(QCPicture(file: "qc/coronal-hips.png", shows: "coronal slice through the femoral-head centres, bone window (L 400, W 1800), femur regions tinted", legend: regionLegend),
-                    coronal(v, row: j, window: (400, 1800), tint: regionColour))
+                    reformat(v, .coronal(row: j), window: (400, 1800), tint: regionColour))
                 add(QCPicture(file: "qc/axial-femoral-heads.png", shows: "axial slice through the femoral-head centres, bone window, femur regions tinted", legend: regionLegend),
                     axial(v, slice: k, window: (400, 1800), tint: regionColour))
             }
@@ -71,7 +71,7 @@ public enum QCPictures {
             for b in spine.bodies { if let l = b.level, let c = colours[UInt8(b.labelValue)] { legend[name(c)] = l } }
             if spine.bodies.contains(where: { $0.level == nil }) { legend["cyan"] = "vertebral body, level not assigned" }
             add(QCPicture(file: "qc/sagittal-spine.png", shows: "mid-sagittal slice of the lumbar spine, bone window, vertebral bodies tinted by level (confidence \(spine.confidence))", legend: legend),
-                sagittal(v, column: Int(idx.x.rounded()), window: (400, 1800), tint: { q in
+                reformat(v, .sagittal(column: Int(idx.x.rounded())), window: (400, 1800), tint: { q in
                     let l = x.labels[q]
                     return colours[l] ?? (l >= 30 && l < 50 ? cyan : nil)
                 }))
@@ -123,43 +123,33 @@ public enum QCPictures {
         return img
     }
 
-    /// Coronal (fixed row j): x across, z up, resampled to square pixels of the in-plane spacing.
-    static func coronal(_ v: Volume<Int16>, row j: Int, window: (Double, Double), tint: (Int) -> RGB?) -> RGBImage? {
-        let nx = v.size.x, ny = v.size.y, nz = v.size.z, plane = nx * ny
-        guard j >= 0, j < ny else { return nil }
-        let g = v.geometry
-        let rows = max(1, Int((Double(nz) * abs(g.spacing.z) / g.spacing.x).rounded()))
-        let up = g.direction.c2.z >= 0
-        var img = RGBImage(width: nx, height: rows)
-        for r in 0..<rows {
-            let kk = Int((Double(r) * g.spacing.x / abs(g.spacing.z)).rounded(.down))
-            let k = up ? nz - 1 - min(nz - 1, kk) : min(nz - 1, kk)
-            for i in 0..<nx {
-                let q = i + nx * j + plane * k
-                let gv = gray(v.voxels[q], window)
-                img.set(i, r, (gv, gv, gv))
-                if let c = tint(q) { img.blend(i, r, c, 0.4) }
-            }
-        }
-        return img
-    }
+    /// A vertical reformat, z up, resampled to square pixels of the in-plane spacing: coronal (fixed row
+    /// j, x across) or sagittal (fixed column i, y across, anterior left).
+    enum Reformat { case coronal(row: Int), sagittal(column: Int) }
 
-    /// Sagittal (fixed column i): y across (anterior left), z up, square pixels.
-    static func sagittal(_ v: Volume<Int16>, column i: Int, window: (Double, Double), tint: (Int) -> RGB?) -> RGBImage? {
+    static func reformat(_ v: Volume<Int16>, _ r: Reformat, window: (Double, Double), tint: (Int) -> RGB?) -> RGBImage? {
         let nx = v.size.x, ny = v.size.y, nz = v.size.z, plane = nx * ny
-        guard i >= 0, i < nx else { return nil }
         let g = v.geometry
-        let rows = max(1, Int((Double(nz) * abs(g.spacing.z) / g.spacing.y).rounded()))
+        let (across, pixel): (Int, Double)
+        switch r {
+        case .coronal(let j): guard j >= 0, j < ny else { return nil }; (across, pixel) = (nx, g.spacing.x)
+        case .sagittal(let i): guard i >= 0, i < nx else { return nil }; (across, pixel) = (ny, g.spacing.y)
+        }
+        let rows = max(1, Int((Double(nz) * abs(g.spacing.z) / pixel).rounded()))
         let up = g.direction.c2.z >= 0
-        var img = RGBImage(width: ny, height: rows)
-        for r in 0..<rows {
-            let kk = Int((Double(r) * g.spacing.y / abs(g.spacing.z)).rounded(.down))
+        var img = RGBImage(width: across, height: rows)
+        for row in 0..<rows {
+            let kk = Int((Double(row) * pixel / abs(g.spacing.z)).rounded(.down))
             let k = up ? nz - 1 - min(nz - 1, kk) : min(nz - 1, kk)
-            for j in 0..<ny {
-                let q = i + nx * j + plane * k
+            for a in 0..<across {
+                let q: Int
+                switch r {
+                case .coronal(let j): q = a + nx * j + plane * k
+                case .sagittal(let i): q = i + nx * a + plane * k
+                }
                 let gv = gray(v.voxels[q], window)
-                img.set(j, r, (gv, gv, gv))
-                if let c = tint(q) { img.blend(j, r, c, 0.4) }
+                img.set(a, row, (gv, gv, gv))
+                if let c = tint(q) { img.blend(a, row, c, 0.4) }
             }
         }
         return img

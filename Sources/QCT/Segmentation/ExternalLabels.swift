@@ -119,19 +119,7 @@ public enum ExternalLabels {
                 for q in px { m[(q % nx - i0) + w * (q / nx - j0)] = true }
                 let opened = SpineSegmenter.open(m, w: w, h: h, r: SpineSegmenter.opening_mm, sx: g.spacing.x, sy: g.spacing.y)
                 // The largest piece left is the body.
-                var seen = [Bool](repeating: false, count: w * h), best: [Int] = []
-                for start in 0..<(w * h) where opened[start] && !seen[start] {
-                    var stack = [start], piece: [Int] = []
-                    seen[start] = true
-                    while let c = stack.popLast() {
-                        piece.append(c)
-                        let a = c % w, b = c / w
-                        for (ok, nb) in [(a > 0, c - 1), (a < w - 1, c + 1), (b > 0, c - w), (b < h - 1, c + w)] where ok && opened[nb] && !seen[nb] {
-                            seen[nb] = true; stack.append(nb)
-                        }
-                    }
-                    if piece.count > best.count { best = piece }
-                }
+                let best = SpineSegmenter.pieces(opened, w: w, h: h).max { $0.count < $1.count } ?? []
                 for c in best {
                     let q = (c % w + i0) + nx * (c / w + j0) + plane * k
                     body.mask.voxels[q] = ours

@@ -100,18 +100,8 @@ public enum SpineSegmenter {
             } }
             let opened = open(mask, w: w, h: h, r: opening_mm, sx: sx, sy: sy)
             // Pieces, 4-connected.
-            var seen = [Bool](repeating: false, count: w * h)
             var best: Piece?
-            for start in 0..<(w * h) where opened[start] && !seen[start] {
-                var stack = [start], px: [Int] = []
-                seen[start] = true
-                while let c = stack.popLast() {
-                    px.append(c)
-                    let a = c % w, b = c / w
-                    for (ok, nb) in [(a > 0, c - 1), (a < w - 1, c + 1), (b > 0, c - w), (b < h - 1, c + w)] where ok && opened[nb] && !seen[nb] {
-                        seen[nb] = true; stack.append(nb)
-                    }
-                }
+            for px in SpineSegmenter.pieces(opened, w: w, h: h) {
                 guard Double(px.count) * sx * sy >= minArea_mm2 else { continue }
                 let cx = px.reduce(0.0) { $0 + Double($1 % w) } / Double(px.count)
                 let cy = px.reduce(0.0) { $0 + Double($1 / w) } / Double(px.count)
@@ -342,6 +332,25 @@ public enum SpineSegmenter {
             d[a + w * b] = v
         } }
         return d
+    }
+
+    /// The 4-connected pieces of a 2-D mask (window indices), in scan order.
+    static func pieces(_ m: [Bool], w: Int, h: Int) -> [[Int]] {
+        var seen = [Bool](repeating: false, count: w * h), out: [[Int]] = []
+        for start in 0..<(w * h) where m[start] && !seen[start] {
+            var stack = [start], piece: [Int] = []
+            seen[start] = true
+            while let c = stack.popLast() {
+                piece.append(c)
+                let a = c % w, b = c / w
+                for (ok, nb) in [(a > 0, c - 1), (a < w - 1, c + 1), (b > 0, c - w), (b < h - 1, c + w)] where ok && m[nb] && !seen[nb] {
+                    seen[nb] = true
+                    stack.append(nb)
+                }
+            }
+            out.append(piece)
+        }
+        return out
     }
 
     /// The mask with its holes filled: background is what the window's corner reaches, 4-connected
