@@ -70,7 +70,8 @@ public struct CodedConcept: Sendable, Equatable {
 
     var item: DataSet {
         var d = DataSet()
-        d.set(Tag(0x0008, 0x0100), .SH, value)
+        // Code Value is SH (≤ 16 characters); longer codes go in Long Code Value (PS3.3 8.8).
+        if value.count <= 16 { d.set(Tag(0x0008, 0x0100), .SH, value) } else { d.set(Tag(0x0008, 0x0119), .UC, value) }
         d.set(Tag(0x0008, 0x0102), .SH, scheme)
         d.set(Tag(0x0008, 0x0104), .LO, meaning)
         return d

@@ -209,3 +209,8 @@ extension CTMeasurement {
         return out
     }
 }
+
+/// The OsteoCT code system's displays, for other encodings of its codes (DICOM SR).
+public enum OsteoCTCodes {
+    public static func display(_ code: String) -> String { Concepts.display(code) }
+}

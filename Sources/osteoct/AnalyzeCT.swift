@@ -226,7 +226,9 @@ func analyzeCT(scan: ScanResult, options: CalibrationOptions, height_m: Double? 
         maps += pictures.map { (name: $0.picture.file, bytes: $0.bytes) }
         if let dicom {
             progress("DICOM Segmentation and Secondary Capture")
-            dicomFiles = try derivedDICOM(stack: stack, labels: body.mask, levels: spine, pictures: pictures, request: dicom)
+            var analysed = file
+            analysed.status = "done"
+            dicomFiles = try derivedDICOM(stack: stack, labels: body.mask, levels: spine, pictures: pictures, measurements: ctMeasurements(analysed), request: dicom)
         }
     }
     file.status = "done"
@@ -330,7 +332,7 @@ func ctMeasurements(_ f: MeasurementsFile) -> [CTMeasurement] {
 /// The label map as a DICOM Segmentation (femora, vertebral bodies by level) and each PNG QC picture
 /// as a Secondary Capture, in the source study, on the source frame of reference.
 func derivedDICOM(stack: ImageStack, labels: Volume<UInt8>, levels: SpineLevels, pictures: [(picture: QCPicture, bytes: [UInt8], image: RGBImage?)],
-                  request: DICOMOutputRequest) throws -> [(name: String, bytes: [UInt8])] {
+                  measurements: [CTMeasurement], request: DICOMOutputRequest) throws -> [(name: String, bytes: [UInt8])] {
     let source: DICOMSourceReference
     do { source = try DICOMSourceReference.from(stack, sliceSpacing: abs(labels.geometry.spacing.z)) } catch {
         throw CommandFailure("--dicom-out: \(error)")
@@ -370,8 +372,39 @@ func derivedDICOM(stack: ImageStack, labels: Volume<UInt8>, levels: SpineLevels,
             let name = "sc-" + ((p.picture.file as NSString).lastPathComponent as NSString).deletingPathExtension + ".dcm"
             out.append((name, try DICOMWriter.part10(ds)))
         }
+        if !measurements.isEmpty {
+            let sr = DerivedSeries(seriesInstanceUID: DICOMUID.derived(from: "osteoct-sr-series " + base), sopInstanceUIDPrefix: DICOMUID.derived(from: "osteoct-sr-sop " + base),
+                                   seriesNumber: 9903, seriesDescription: "OsteoCT measurements (TID 1500)", softwareVersion: OsteoCTVersion.string,
+                                   contentDate: request.contentDate, contentTime: request.contentTime)
+            let ds = DerivedObjects.measurementReport(groups: srGroups(measurements, base: base), source: source, series: sr,
+                                                      observerUID: DICOMUID.derived(from: "osteoct-device"), observerName: "OsteoCT \(OsteoCTVersion.string)",
+                                                      scheme: osteoctScheme)
+            out.append(("sr.dcm", try DICOMWriter.part10(ds)))
+        }
     } catch {
         throw CommandFailure("--dicom-out: \(error)")
     }
     return out
+}
+
+/// OsteoCT's code system as a private DICOM coding scheme (its codes name the measurements and
+/// calibration methods that have no standard code).
+let osteoctScheme = PrivateCodingScheme(designator: "99OSTEOCT", name: "OsteoCT code system (http://osteoct.org/fhir/CodeSystem/osteoct)",
+                                        uid: DICOMUID.derived(from: "osteoct-coding-scheme"))
+
+/// One TID 1501 group per CT measurement: tracking identifier from code, site and side; the value with
+/// its UCUM unit; the calibration as the measurement method.
+func srGroups(_ ms: [CTMeasurement], base: String) -> [SRMeasurementGroup] {
+    let units = ["mg/cm3": "milligram per cubic centimeter", "[hnsf'U]": "Hounsfield unit", "g/cm2": "gram per square centimeter",
+                 "cm2": "square centimeter", "cm2/m2": "square centimeter per square meter", "1": "no units", "N": "Newton"]
+    return ms.enumerated().map { n, m in
+        let code = CodedConcept(m.code, osteoctScheme.designator, OsteoCTCodes.display(m.code))
+        let method = CodedConcept(m.calibration, osteoctScheme.designator, OsteoCTCodes.display(m.calibration))
+        let unit = CodedConcept(m.unit, "UCUM", units[m.unit] ?? m.unit)
+        let side = m.side.map { $0 == .left ? CodedConcept("7771000", "SCT", "Left") : CodedConcept("24028007", "SCT", "Right") }
+        let id = "\(m.code) \(m.siteDisplay)" + (m.side.map { " \($0.rawValue)" } ?? "")
+        return SRMeasurementGroup(trackingIdentifier: String(id.prefix(64)), trackingUID: DICOMUID.derived(from: "osteoct-sr-tracking \(base) \(n) \(id)"),
+                                  findingSite: CodedConcept(m.site, "SCT", m.siteDisplay), laterality: side,
+                                  measurements: [SRMeasurement(concept: code, value: m.value, unit: unit, method: method)])
+    }
 }

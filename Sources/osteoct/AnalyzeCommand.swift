@@ -32,7 +32,7 @@ struct AnalyzeCommand: ParsableCommand {
     @Option(help: "CT measurements made elsewhere (JSON array of measurements, see Examples/measurements-external-qct.json).") var measurements: String?
     @Option(help: "A label map on the CT's grid (NIfTI) whose femora, vertebrae and muscles replace the built-in masks; TotalSegmentator v2 'total' ids unless --label-mapping says otherwise.")
     var labels: String?
-    @Option(help: "Also write the masks as a DICOM Segmentation (seg.dcm) and the QC pictures as Secondary Capture images (sc-*.dcm) into this folder, in the source study and frame of reference.")
+    @Option(help: "Also write the masks as a DICOM Segmentation (seg.dcm), the measurements as a TID 1500 Structured Report (sr.dcm) and the QC pictures as Secondary Capture images (sc-*.dcm) into this folder, in the source study and frame of reference.")
     var dicomOut: String?
     @Option(help: "JSON object of structure name → label value for --labels, e.g. {\"femur_left\": 75, \"vertebrae_L1\": 31}.")
     var labelMapping: String?

@@ -72,4 +72,34 @@ struct DerivedObjectsTests {
                                             series: series, algorithm: "t")
         }
     }
+
+    /// TID 1500 tree: root container with template 1500, observer context, Imaging Measurements with
+    /// one TID 1501 group holding the NUM with its unit and method; a code longer than 16 characters
+    /// goes in Long Code Value.
+    @Test func measurementReportTree() throws {
+        let scheme = PrivateCodingScheme(designator: "99TEST", name: "test", uid: "1.2.3.77")
+        let m = SRMeasurement(concept: CodedConcept("vbmd-trabecular", "99TEST", "Trabecular vBMD"), value: 81.25,
+                              unit: CodedConcept("mg/cm3", "UCUM", "milligram per cubic centimeter"),
+                              method: CodedConcept("calibration-synchronous-phantom", "99TEST", "Synchronous phantom calibration"))
+        let g = SRMeasurementGroup(trackingIdentifier: "neck", trackingUID: "1.2.3.88", findingSite: CodedConcept("29627003", "SCT", "Structure of neck of femur"),
+                                   laterality: CodedConcept("7771000", "SCT", "Left"), measurements: [m])
+        let ds = DerivedObjects.measurementReport(groups: [g], source: source(2), series: series, observerUID: "1.2.3.99", observerName: "t", scheme: scheme)
+        let back = try DICOMFile.parse(try DICOMWriter.part10(ds)).dataSet
+        func concept(_ d: DataSet) -> String? { d.sequence(Tag(0x0040, 0xA043))?.first?.string(Tag(0x0008, 0x0100)) }
+        #expect(back.string(.sopClassUID) == "1.2.840.10008.5.1.4.1.1.88.33" && back.string(.modality) == "SR")
+        #expect(concept(back) == "126000")
+        #expect(back.sequence(Tag(0x0040, 0xA504))?.first?.string(Tag(0x0040, 0xDB00)) == "1500")
+        let top = try #require(back.sequence(Tag(0x0040, 0xA730)))
+        #expect(top.compactMap(concept) == ["121049", "121005", "121012", "121013", "121058", "111028", "126010"])
+        let group = try #require(top.last?.sequence(Tag(0x0040, 0xA730))?.first)
+        #expect(concept(group) == "125007" && group.sequence(Tag(0x0040, 0xA504))?.first?.string(Tag(0x0040, 0xDB00)) == "1501")
+        let items = try #require(group.sequence(Tag(0x0040, 0xA730)))
+        let num = try #require(items.first { $0.string(Tag(0x0040, 0xA040)) == "NUM" })
+        let mv = try #require(num.sequence(Tag(0x0040, 0xA300))?.first)
+        #expect(mv.double(Tag(0x0040, 0xA30A)) == 81.25)
+        #expect(mv.sequence(Tag(0x0040, 0x08EA))?.first?.string(Tag(0x0008, 0x0100)) == "mg/cm3")
+        let method = try #require(num.sequence(Tag(0x0040, 0xA730))?.first?.sequence(Tag(0x0040, 0xA168))?.first)
+        #expect(method.string(Tag(0x0008, 0x0100)) == nil && method.string(Tag(0x0008, 0x0119)) == "calibration-synchronous-phantom")
+        #expect(back.sequence(Tag(0x0008, 0x0110))?.first?.string(Tag(0x0008, 0x0102)) == "99TEST")
+    }
 }

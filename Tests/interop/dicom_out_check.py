@@ -1,6 +1,7 @@
 """`osteoct analyze --dicom-out` read back by third-party code: the Segmentation with highdicom
 (segments, codes, source references) and overlaid on the source CT voxel for voxel against
-labels.nii.gz (nibabel); each Secondary Capture with pydicom against its PNG's pixels.
+labels.nii.gz (nibabel); each Secondary Capture with pydicom against its PNG's pixels; the TID 1500
+Structured Report with highdicom against the FHIR Observations of the same analysis.
 
 usage: dicom_out_check.py CT_DICOM_DIR ANALYZE_OUT_DIR DICOM_OUT_DIR
 """
@@ -90,6 +91,29 @@ def main():
         ok &= same
         n += 1
     print(f"Secondary Capture: {n} images equal their PNGs (pydicom)")
+    # Structured Report: highdicom reads the TID 1500 report; every measurement group's value equals
+    # the FHIR Observation of the same code and body site (rounded as the Observation is).
+    sr = hd.sr.srread(os.path.join(dcm_dir, "sr.dcm"))
+    groups = sr.content.get_image_measurement_groups()
+    bundle = json.load(open(os.path.join(out_dir, "bundle.json")))
+    obs = []
+    for e in bundle["entry"]:
+        r = e["resource"]
+        if r["resourceType"] == "Observation" and "valueQuantity" in r:
+            site = (r.get("bodySite") or {}).get("coding", [{}])[0].get("code")
+            obs.append((r["code"]["coding"][0]["code"], site, r["valueQuantity"]["value"]))
+    matched = 0
+    for g in groups:
+        m = g.get_measurements()[0]
+        code = m.name.value
+        site = g.finding_sites[0].value.value if g.finding_sites else None
+        candidates = [v for c, s, v in obs if c == code and s == site]
+        if any(abs(m.value - v) <= 0.5 * 10 ** -max(0, len(str(v).split(".")[1]) if "." in str(v) else 0) + 1e-9 for v in candidates):
+            matched += 1
+        else:
+            print(f"SR group {g.tracking_identifier}: {m.value} has no Observation {code} at {site} ({candidates})")
+    print(f"Structured Report (TID 1500, highdicom): {len(groups)} measurement groups, {matched} equal their FHIR Observations")
+    ok &= len(groups) > 0 and matched == len(groups)
     return 0 if ok and n > 0 else 1
 
 

@@ -29,9 +29,10 @@
 #      phantom's density map over the same voxels (nibabel); vertebral bodies Dice >= 0.90; QC pictures
 #      parse; `osteoct phantom-check` passes, also with the phantom's labels renumbered as
 #      TotalSegmentator v2 ids (nibabel) given as --labels
-#  12. `osteoct analyze --dicom-out`: the Segmentation and Secondary Capture objects pass dciodvfy;
-#      highdicom reads the SEG and it overlays the source CT voxel for voxel (labels.nii.gz); the SC
-#      pixels equal the QC PNGs (pydicom)
+#  12. `osteoct analyze --dicom-out`: the Segmentation, Structured Report and Secondary Capture
+#      objects pass dciodvfy; highdicom reads the SEG and it overlays the source CT voxel for voxel
+#      (labels.nii.gz); highdicom reads the TID 1500 SR and its values equal the FHIR Observations;
+#      the SC pixels equal the QC PNGs (pydicom)
 #  13. phantom variants (osteoporotic, normal-young, bone density x0.6, noise 30 HU, PSF 0.8 mm,
 #      prosthesis, field-of-view cut, portal-venous contrast): analyze + phantom-check each; the cut and
 #      contrast variants must carry their quality flags
@@ -242,7 +243,7 @@ dicom_out() {
     done
     $PY Tests/interop/dicom_out_check.py "$WORK/phantom-standard/dicom" "$WORK/qct-dicom" "$WORK/qct-dicom-out"
 }
-check "analyze --dicom-out: SEG and SC pass dciodvfy; highdicom overlays the SEG on the CT voxel for voxel" dicom_out
+check "analyze --dicom-out: SEG, SR and SC pass dciodvfy; highdicom overlays the SEG voxel for voxel and reads the SR" dicom_out
 
 # 13. Phantom variants through the whole CT part against their truth (osteoporotic, young, density
 #     0.6, noise 30 HU, PSF 0.8 mm, prosthesis, field-of-view cut, portal-venous contrast).
