@@ -9,9 +9,13 @@
 #      reference tissues and the contrast phase;
 #   5. hip-fracture risk for two example women from their feature files (Examples/features-*.json);
 #   6. the whole screening of the study for an example woman's EHR record (Examples/patients/) with
-#      the example site configuration: the FHIR transaction Bundle in JSON and XML, validated.
-# Output: out/example/ (study/dicom, study/labels.nii.gz, study/truth.json, inspect.json, ct.nii.gz, calibration.json,
-# screening/{bundle.json,bundle.xml,features.json,risk.json}).
+#      the example site configuration: the CT part (calibration, femur regions, CTXA, spine, L3 body
+#      composition, QC pictures), the risk, the FHIR transaction Bundle in JSON and XML, validated,
+#      and the DICOM Segmentation, Structured Report and Secondary Captures;
+#   7. the phantom QA: every measured value beside the phantom's truth.
+# Output: out/example/ (study/dicom, study/labels.nii.gz, study/truth.json, study/density.nii.gz, inspect.json, ct.nii.gz,
+# calibration.json, screening/{bundle.json,bundle.xml,features.json,risk.json,measurements.json,labels.nii.gz,
+# femur-regions.nii.gz,qc/}, screening-dicom/{seg.dcm,sr.dcm,sc-*.dcm}, phantom-check.txt).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 OUT="$ROOT/out/example"
@@ -20,7 +24,7 @@ swift build -c release --product osteoct
 OSTEOCT="$(swift build -c release --show-bin-path)/osteoct"
 rm -rf "$OUT"; mkdir -p "$OUT"
 # shellcheck disable=SC2046
-"$OSTEOCT" phantom "$OUT/study" $(grep -v '^#' Examples/phantom-standard.args)
+"$OSTEOCT" phantom "$OUT/study" $(grep -v '^#' Examples/phantom-standard.args) --density-map
 "$OSTEOCT" inspect "$OUT/study/dicom"
 "$OSTEOCT" inspect "$OUT/study/dicom" --json > "$OUT/inspect.json"
 "$OSTEOCT" convert "$OUT/study/dicom" "$OUT/ct.nii.gz" --series hip
@@ -34,6 +38,9 @@ for who in high-risk low-risk; do
 done
 echo "== screening: the study with Examples/patients/patient-high-risk.json"
 "$OSTEOCT" analyze "$OUT/study/dicom" --patient Examples/patients/patient-high-risk.json \
-    --config Examples/site-config.json --out "$OUT/screening" --issued 2026-11-25T10:00:00Z
+    --config Examples/site-config.json --out "$OUT/screening" --issued 2026-11-25T10:00:00Z \
+    --profiles "$OUT/scanner-profiles" --dicom-out "$OUT/screening-dicom"
 "$OSTEOCT" validate "$OUT/screening/bundle.json" "$OUT/screening/bundle.xml" --text
+echo "== phantom QA: measured values beside the phantom's truth"
+"$OSTEOCT" phantom-check "$OUT/study/truth.json" "$OUT/screening/measurements.json" | tee "$OUT/phantom-check.txt" | tail -12
 echo "example written to $OUT"
