@@ -189,7 +189,7 @@ func analyzeCT(scan: ScanResult, options: CalibrationOptions, height_m: Double? 
             file.ctxa = ctxa
         }
         progress("spine: vertebral bodies, levels, L1")
-        let spine = imported?.spine ?? SpineSegmenter.segment(v, body: &body)
+        let spine = imported?.spine ?? SpineSegmenter.segment(v, body: &body, opacifiedVessels: cal.contrast?.flagged == true)
         file.spine = spine
         file.qualityFlags += SegmentationChecks.spineFlags(spine, contrast: cal.contrast?.flagged == true)
         file.spineDensitometry = SpineDensitometer.measure(v, labels: body.mask.voxels, levels: spine, calibration: cal)

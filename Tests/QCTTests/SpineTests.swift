@@ -8,8 +8,9 @@ import Testing
 // Vertebral bodies, levels and the L1 ROI on a crop of the phantom's spine (0.8 mm pixels, 1.25 mm
 // slices, noise 20 HU, the phantom's blur), against its labels and truth.
 
-private func spine(zLow: Double, zHigh: Double) throws -> PhantomScan {
+private func spine(zLow: Double, zHigh: Double, contrast: Phantom.ContrastPhase = .none) throws -> PhantomScan {
     var p = PhantomParameters(preset: .standard, size: .small)
+    p.contrastPhase = contrast
     p.seed = 23
     p.pixelSpacing_mm = 0.8
     p.columns = 125
@@ -24,9 +25,9 @@ private func spine(zLow: Double, zHigh: Double) throws -> PhantomScan {
 }
 
 /// The levels and the combined label map holding the bodies.
-private func segment(_ scan: PhantomScan) throws -> (levels: SpineLevels, labels: [UInt8]) {
+private func segment(_ scan: PhantomScan, contrast: Bool = false) throws -> (levels: SpineLevels, labels: [UInt8]) {
     var body = try BodySegmenter.segment(scan.hu, padding: Int16(scan.truth.grid.paddingValue_HU))
-    let levels = SpineSegmenter.segment(scan.hu, body: &body)
+    let levels = SpineSegmenter.segment(scan.hu, body: &body, opacifiedVessels: contrast)
     return (levels, body.mask.voxels)
 }
 
@@ -92,5 +93,26 @@ struct SpineTests {
         #expect(levels.bodies.count >= 3 && levels.bodies.allSatisfy { $0.level == nil })
         let measured = SpineDensitometer.measure(scan.hu, labels: seg.labels, levels: levels, calibration: .none(reason: ""))
         #expect(measured == nil)
+    }
+
+    /// Portal-venous contrast: the opacified cava and aorta (170 HU) touch the bodies. With the
+    /// vessel-aware body extraction the mid-lumbar bodies stay in place and their ROI reads the
+    /// enhanced trabecular value (truth: 130 + 20 HU enhancement).
+    @Test func contrastEnhancedVesselsDoNotJoinTheMidLumbarBodies() throws {
+        let scan = try spine(zLow: 40, zHigh: 285, contrast: .portalVenous)
+        let seg = try segment(scan, contrast: true)
+        var cal = DensityCalibration.none(reason: "")
+        cal.method = .synchronousPhantom
+        cal.slope_HU_per_mgcm3 = 1.3
+        cal.intercept_HU = 0
+        let measured = SpineDensitometer.measure(scan.hu, labels: seg.labels, levels: seg.levels, calibration: cal)
+        for level in ["L2", "L3", "L4"] {
+            let v = try #require(scan.truth.vertebrae.first { $0.level.rawValue == level })
+            let b = seg.levels.bodies.first { $0.level == level }
+            let c = b.map { Vec3($0.center[0], $0.center[1], $0.center[2]) }
+            #expect(c.map { ($0 - v.center).length < 3 } == true, "\(level) centre \(String(describing: c))")
+            let hu = measured?.levels.first { $0.level == level }?.meanHU
+            #expect(hu.map { abs($0 - v.trabecularHU) <= 3 } == true, "\(level) ROI \(String(describing: hu)) vs \(v.trabecularHU)")
+        }
     }
 }

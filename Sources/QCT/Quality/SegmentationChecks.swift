@@ -59,8 +59,8 @@ public enum SegmentationChecks {
     }
 
     /// With contrast, opacified aorta and cava (≈ 150–300 HU) lie against the vertebral bodies and can
-    /// join the column: on the digital phantom's portal-venous variant body centres moved 5–7 mm and
-    /// the L5 ROI read 8 HU high. Flagged, not hidden.
+    /// join the column; the vessel-aware extraction (SpineSegmenter) keeps L2–L4 of the phantom's
+    /// portal-venous variant in place, but L5 still read 12 HU high and L1 was not delimited. Flagged.
     public static func spineFlags(_ levels: SpineLevels, contrast: Bool = false) -> [QualityFlag] {
         var flags: [QualityFlag] = []
         if contrast && !levels.bodies.isEmpty && levels.confidence != "external" {
