@@ -165,8 +165,7 @@ func analyzeCT(scan: ScanResult, options: CalibrationOptions, height_m: Double? 
         let cut = Set(file.qualityFlags.filter { $0.severity == "exclude" && $0.code.hasSuffix("-cut-by-fov") }.map(\.code))
         for f in femora where f.separated && !cut.contains("femur-\(f.side.rawValue)-cut-by-fov") {
             guard let box = boxes[f.side] else { continue }
-            let value = f.side == .left ? FemurSegmenter.leftLabel : FemurSegmenter.rightLabel
-            if let d = FemurDensitometer.measure(v, labels: body.mask, value: value, femur: f, box: box,
+            if let d = FemurDensitometer.measure(v, labels: body.mask, femur: f, box: box,
                                                  calibration: file.calibration!, regionMap: &regionMap) {
                 densitometry.append(d)
             }
@@ -175,13 +174,12 @@ func analyzeCT(scan: ScanResult, options: CalibrationOptions, height_m: Double? 
         var ctxaImages: [(side: FemurMask.Side, image: CTXAImage)] = []
         // CTXA needs calibrated density.
         let cal = file.calibration!
-        if cal.method != .none, let sigma = cal.slope_HU_per_mgcm3, let beta = cal.intercept_HU, sigma != 0 {
+        if cal.method != .none, cal.density(hu: 0) != nil {
             var ctxa: [CTXAResult] = []
             for d in densitometry {
                 guard let f = femora.first(where: { $0.side == d.side }) else { continue }
-                if let (r, image) = CTXA.measure(labels: body.mask, value: d.side == .left ? FemurSegmenter.leftLabel : FemurSegmenter.rightLabel,
-                                                 regionMap: regionMap, femur: f, densitometry: d, calibration: cal,
-                                                 density: { q in (Double(v.voxels[q]) - beta) / sigma }) {
+                if let (r, image) = CTXA.measure(labels: body.mask, regionMap: regionMap, femur: f, densitometry: d, calibration: cal,
+                                                 density: { q in cal.density(hu: Double(v.voxels[q])) ?? 0 }) {
                     ctxa.append(r)
                     ctxaImages.append((d.side, image))
                 }
@@ -258,11 +256,13 @@ func ctMeasurements(_ f: MeasurementsFile) -> [CTMeasurement] {
     case .none: calibration = "calibration-none"
     }
     let excluded = Set(f.qualityFlags.filter { $0.severity == "exclude" }.map(\.code))
+    func measurable(_ side: FemurMask.Side) -> Bool {
+        !excluded.contains("metal-\(side.rawValue)") && !excluded.contains("femur-\(side.rawValue)-not-separated")
+    }
     let neck = (code: "29627003", display: "Structure of neck of femur"), hip = (code: "310651003", display: "Bone structure of proximal femur")
     var out: [CTMeasurement] = []
     for d in f.femurDensitometry ?? [] {
-        let side = d.side.rawValue
-        guard !excluded.contains("metal-\(side)"), !excluded.contains("femur-\(side)-not-separated") else { continue }
+        guard measurable(d.side) else { continue }
         let s: CTMeasurement.Side = d.side == .left ? .left : .right
         func region(_ name: String) -> FemurRegionDensity? { d.regions.first { $0.region == name } }
         if let n = region("neck") {
@@ -312,8 +312,7 @@ func ctMeasurements(_ f: MeasurementsFile) -> [CTMeasurement] {
                                  site: "71966008", siteDisplay: "Subcutaneous tissue structure", calibration: "calibration-none", roi: roi))
     }
     for c in f.ctxa ?? [] {
-        let side = c.side.rawValue
-        guard !excluded.contains("metal-\(side)"), !excluded.contains("femur-\(side)-not-separated") else { continue }
+        guard measurable(c.side) else { continue }
         let s: CTMeasurement.Side = c.side == .left ? .left : .right
         for r in c.regions {
             let site = r.name == "femoral_neck" ? neck : hip

@@ -76,20 +76,18 @@ struct BenchQCT: ParsableCommand {
             var map = [UInt8](repeating: 0, count: loaded.volume.voxels.count)
             regions = femora.compactMap { f in
                 guard let box = boxes[f.side] else { return nil }
-                return FemurDensitometer.measure(loaded.volume, labels: combined.mask, value: f.side == .left ? FemurSegmenter.leftLabel : FemurSegmenter.rightLabel,
-                                                 femur: f, box: box, calibration: calibration!, regionMap: &map)
+                return FemurDensitometer.measure(loaded.volume, labels: combined.mask, femur: f, box: box, calibration: calibration!, regionMap: &map)
             }
             regionMap = map
         }
         var ctxaImages: [(side: FemurMask.Side, image: CTXAImage)] = []
         seconds["ctxa"] = best {
             ctxaImages = []
-            guard let s = calibration!.slope_HU_per_mgcm3, let b = calibration!.intercept_HU else { return }
+            guard let cal = calibration, cal.density(hu: 0) != nil else { return }
             for d in regions {
                 guard let f = femora.first(where: { $0.side == d.side }) else { continue }
-                if let (_, img) = CTXA.measure(labels: combined.mask, value: d.side == .left ? FemurSegmenter.leftLabel : FemurSegmenter.rightLabel,
-                                               regionMap: regionMap, femur: f, densitometry: d, calibration: calibration!,
-                                               density: { q in (Double(loaded.volume.voxels[q]) - b) / s }) {
+                if let (_, img) = CTXA.measure(labels: combined.mask, regionMap: regionMap, femur: f, densitometry: d, calibration: calibration!,
+                                               density: { q in cal.density(hu: Double(loaded.volume.voxels[q])) ?? 0 }) {
                     ctxaImages.append((d.side, img))
                 }
             }

@@ -173,8 +173,7 @@ struct PhantomCheckCommand: ParsableCommand {
             do { femurLabels = try NIfTI.read(path: labelsPath).labelVolume(path: labelsPath) } catch { throw CommandFailure("\(error)") }
             for c in ctxa {
                 guard let f = m.femora?.first(where: { $0.side == c.side }), let d = dens.first(where: { $0.side == c.side }),
-                      let (ideal, _) = CTXA.measure(labels: femurLabels, value: c.side == .left ? FemurSegmenter.leftLabel : FemurSegmenter.rightLabel,
-                                                     regionMap: map.voxels, femur: f, densitometry: d, calibration: cal,
+                      let (ideal, _) = CTXA.measure(labels: femurLabels, regionMap: map.voxels, femur: f, densitometry: d, calibration: cal,
                                                      density: { q in Double(truthDensity[q]) }) else { continue }
                 for r in c.regions {
                     guard let t = ideal.regions.first(where: { $0.name == r.name }) else { continue }

@@ -57,7 +57,7 @@ struct FemurDensitometryTests {
         let scan = try leftHip()
         let (labels, femur, box) = try inputs(scan)
         var map = [UInt8](repeating: 0, count: labels.voxels.count)
-        let d = try #require(FemurDensitometer.measure(scan.hu, labels: labels, value: FemurSegmenter.leftLabel, femur: femur, box: box,
+        let d = try #require(FemurDensitometer.measure(scan.hu, labels: labels, femur: femur, box: box,
                                                        calibration: trueLine(scan), regionMap: &map))
         let f = try #require(scan.truth.femora.first { $0.side == .left })
         // Head–neck plane: where a 22 mm sphere narrows to the narrow neck's area, √(r² − A/π).
@@ -97,7 +97,7 @@ struct FemurDensitometryTests {
         let scan = try leftHip(boneScale: 0.45)
         let (labels, femur, box) = try inputs(scan)
         var map: [UInt8] = []
-        let d = try #require(FemurDensitometer.measure(scan.hu, labels: labels, value: FemurSegmenter.leftLabel, femur: femur, box: box,
+        let d = try #require(FemurDensitometer.measure(scan.hu, labels: labels, femur: femur, box: box,
                                                        calibration: .none(reason: "test"), regionMap: &map))
         #expect(d.regions.allSatisfy { $0.integral.vBMD_mgcm3 == nil && $0.trabecular?.vBMD_mgcm3 == nil })
         #expect(d.notes.contains { $0.contains("HU only") })
@@ -138,7 +138,7 @@ struct CTXATests {
         var cal = DensityCalibration.none(reason: "")
         cal.method = .synchronousPhantom
         cal.equivalent = .k2hpo4
-        let (result, image) = try #require(CTXA.measure(labels: labels, value: 3, regionMap: map, femur: femur, densitometry: d, calibration: cal,
+        let (result, image) = try #require(CTXA.measure(labels: labels, regionMap: map, femur: femur, densitometry: d, calibration: cal,
                                                         density: { q in mask[q] != 0 ? rho : 0 }))
         let neck = try #require(result.regions.first { $0.name == "femoral_neck" })
         let expected = rho / 1000 * .pi * R / 2 * 0.1  // mg/mm³ × mm = mg/mm² → g/cm²
@@ -157,12 +157,12 @@ struct CTXATests {
         let (labels, femur, box) = try inputs(scan)
         let cal = trueLine(scan)
         var map = [UInt8](repeating: 0, count: labels.voxels.count)
-        let d = try #require(FemurDensitometer.measure(scan.hu, labels: labels, value: FemurSegmenter.leftLabel, femur: femur, box: box,
+        let d = try #require(FemurDensitometer.measure(scan.hu, labels: labels, femur: femur, box: box,
                                                        calibration: cal, regionMap: &map))
         let hu = scan.hu.voxels, truth = try #require(scan.density).voxels
-        let measured = try #require(CTXA.measure(labels: labels, value: FemurSegmenter.leftLabel, regionMap: map, femur: femur, densitometry: d,
+        let measured = try #require(CTXA.measure(labels: labels, regionMap: map, femur: femur, densitometry: d,
                                                  calibration: cal, density: { q in Double(hu[q]) / 1.3 }))
-        let ideal = try #require(CTXA.measure(labels: labels, value: FemurSegmenter.leftLabel, regionMap: map, femur: femur, densitometry: d,
+        let ideal = try #require(CTXA.measure(labels: labels, regionMap: map, femur: femur, densitometry: d,
                                               calibration: cal, density: { q in Double(truth[q]) }))
         for name in ["femoral_neck", "total_hip"] {
             let m = try #require(measured.0.regions.first { $0.name == name }), t = try #require(ideal.0.regions.first { $0.name == name })

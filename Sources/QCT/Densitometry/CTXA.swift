@@ -81,10 +81,10 @@ public enum CTXA {
 
     /// Projects the integral hip ROI of `regionMap` (values base…base+15 of FemurDensitometer) with the
     /// per-voxel density `density(q)` in mg/cm³.
-    public static func measure(labels: Volume<UInt8>, value: UInt8, regionMap: [UInt8], femur: FemurMask, densitometry d: FemurDensitometry,
+    public static func measure(labels: Volume<UInt8>, regionMap: [UInt8], femur: FemurMask, densitometry d: FemurDensitometry,
                                calibration: DensityCalibration, density: (Int) -> Double) -> (CTXAResult, CTXAImage)? {
         guard let head = femur.head, let axes = femur.axes, let sNN = axes.narrowNeckDistance_mm, regionMap.count == labels.voxels.count else { return nil }
-        let g = labels.geometry, size = labels.size
+        let g = labels.geometry, size = labels.size, value = femur.side.label
         let H = Vec3(head.center[0], head.center[1], head.center[2])
         let u = Vec3(axes.neckAxisDirection[0], axes.neckAxisDirection[1], axes.neckAxisDirection[2]).normalized
         let e = Vec3(axes.shaftAxisDirection[0], axes.shaftAxisDirection[1], axes.shaftAxisDirection[2]).normalized

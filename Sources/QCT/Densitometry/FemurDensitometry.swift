@@ -110,10 +110,11 @@ public enum FemurDensitometer {
         "proximal_femur_HU": "mean HU of the trabecular compartment of the total hip (head, neck, trochanter, intertrochanter); an automated 3-D analogue of the published measure",
     ]
 
-    /// Measures one femur. `labels` holds the femur mask (value `value`); `regionMap`, when given, receives
-    /// the region/compartment labels (same grid).
-    public static func measure(_ v: Volume<Int16>, labels: Volume<UInt8>, value: UInt8, femur: FemurMask, box: VoxelBox,
+    /// Measures one femur. `labels` holds the femur mask (the side's label value); `regionMap`, when
+    /// given, receives the region/compartment labels (same grid).
+    public static func measure(_ v: Volume<Int16>, labels: Volume<UInt8>, femur: FemurMask, box: VoxelBox,
                                calibration: DensityCalibration, regionMap: inout [UInt8]) -> FemurDensitometry? {
+        let value = femur.side.label
         guard let head = femur.head, let axes = femur.axes else { return nil }
         let g = v.geometry
         let nx = v.size.x, ny = v.size.y, nz = v.size.z, plane = nx * ny

@@ -23,7 +23,7 @@ public enum SegmentationChecks {
         let nx = v.size.x, ny = v.size.y, plane = nx * ny
         for f in femora where f.separated {
             let side = f.side.rawValue
-            let value = f.side == .left ? FemurSegmenter.leftLabel : FemurSegmenter.rightLabel
+            let value = f.side.label
             if let box = boxes[f.side] {
                 var cut = 0
                 for k in box.k { for j in box.j { for i in box.i where labels.voxels[i + nx * j + plane * k] == value {

@@ -75,8 +75,11 @@ public enum ExternalLabels {
         }
         let nx = v.size.x, ny = v.size.y, nz = v.size.z, plane = nx * ny
         var notes: [String] = []
-        let present = Set(labels.voxels)
-        func value(_ name: String) -> UInt8? { mapping[name].flatMap { present.contains(UInt8($0)) ? UInt8($0) : nil } }
+        // One pass over the map: the voxels of each mapped value, in index order (slice by slice).
+        let mapped = Set(mapping.values.map { UInt8($0) })
+        var voxelsOf: [UInt8: [Int]] = [:]
+        for q in 0..<labels.voxels.count where mapped.contains(labels.voxels[q]) { voxelsOf[labels.voxels[q], default: []].append(q) }
+        func value(_ name: String) -> UInt8? { mapping[name].flatMap { voxelsOf[UInt8($0)] != nil ? UInt8($0) : nil } }
         // Femora.
         var femora: [FemurMask] = [], boxes: [FemurMask.Side: VoxelBox] = [:]
         let voxel_cm3 = g.spacing.x * g.spacing.y * abs(g.spacing.z) / 1000
@@ -84,9 +87,9 @@ public enum ExternalLabels {
             let name = "femur_\(side.rawValue)"
             if exclude.contains(side) { notes.append("\(name): excluded (metal)"); continue }
             guard let ext = value(name) else { notes.append("\(name) (\(mapping[name].map(String.init) ?? "no id")) not in the label map"); continue }
-            let ours = side == .left ? FemurSegmenter.leftLabel : FemurSegmenter.rightLabel
+            let ours = side.label
             var count = 0, i0 = nx, i1 = -1, j0 = ny, j1 = -1, k0 = nz, k1 = -1
-            for q in 0..<labels.voxels.count where labels.voxels[q] == ext {
+            for q in voxelsOf[ext] ?? [] {
                 body.mask.voxels[q] = ours
                 count += 1
                 let i = q % nx, j = (q / nx) % ny, k = q / plane
@@ -108,10 +111,9 @@ public enum ExternalLabels {
             guard let ext = value("vertebrae_\(level)"), let ours = SpineSegmenter.labelValue(level) else { continue }
             var count = 0, cs = Vec3.zero, zlo = Double.infinity, zhi = -Double.infinity
             var touchesEnd = false
-            for k in 0..<nz {
-                var px: [Int] = []
-                for q in 0..<plane where labels.voxels[q + plane * k] == ext { px.append(q) }
-                guard !px.isEmpty else { continue }
+            let bySlice = Dictionary(grouping: voxelsOf[ext] ?? [], by: { $0 / plane })
+            for k in bySlice.keys.sorted() {
+                let px = bySlice[k]!.map { $0 % plane }
                 if k == 0 || k == nz - 1 { touchesEnd = true }
                 let i0 = px.map { $0 % nx }.min()! - 1, j0 = px.map { $0 / nx }.min()! - 1
                 let w = px.map { $0 % nx }.max()! - i0 + 2, h = px.map { $0 / nx }.max()! - j0 + 2
@@ -145,7 +147,7 @@ public enum ExternalLabels {
         for name in structures where name.hasPrefix("gluteus") || name.hasPrefix("iliopsoas") {
             guard let ext = value(name) else { continue }
             var n = 0, inWindow = 0, fat = 0, sum = 0.0, cut = false
-            for q in 0..<labels.voxels.count where labels.voxels[q] == ext {
+            for q in voxelsOf[ext] ?? [] {
                 n += 1
                 let h = Double(v.voxels[q])
                 if (-29...150).contains(h) { inWindow += 1; sum += h } else if (-190 ... -30).contains(h) { fat += 1 }

@@ -16,7 +16,11 @@ public import Imaging
 import Foundation
 
 public struct FemurMask: Codable, Sendable {
-    public enum Side: String, Codable, Sendable { case left, right }
+    public enum Side: String, Codable, Sendable {
+        case left, right
+        /// The side's value in the label map.
+        public var label: UInt8 { self == .left ? FemurSegmenter.leftLabel : FemurSegmenter.rightLabel }
+    }
     public var side: Side
     public var voxels: Int
     public var volume_cm3: Double
@@ -171,7 +175,7 @@ public enum FemurSegmenter {
         }
         let mask = (try? Volume(size: v.size, geometry: v.geometry, voxels: comp)) ?? body.mask
         for i in femora.indices where femora[i].separated {
-            let value = femora[i].side == .left ? leftLabel : rightLabel, box = boxes[femora[i].side]
+            let value = femora[i].side.label, box = boxes[femora[i].side]
             femora[i].head = FemoralHeadFitter.fit(mask, value: value, within: box)
             if let head = femora[i].head {
                 femora[i].axes = FemurAxisFinder.axes(mask, value: value, head: head, within: box)
