@@ -34,6 +34,7 @@ CONCEPTS = [
     ("vbmd-cortical", "Cortical volumetric bone mineral density (CT)", "Volumetric BMD of the cortical compartment of a CT region of interest.", "mg/cm3", "bone"),
     ("ctxa-abmd", "CTXA areal bone mineral density (DXA-equivalent)", "Areal BMD from a CT volume projected like a DXA scan (CT X-ray absorptiometry).", "g/cm2", "bone"),
     ("ctxa-tscore", "CTXA T-score (DXA-equivalent)", "CTXA areal BMD as standard deviations from the young-adult female reference (NHANES III white women 20-29).", "1", "bone"),
+    ("ctxa-zscore", "CTXA Z-score (DXA-equivalent)", "CTXA areal BMD as standard deviations from the age-matched band of the reference table named in the observation's method.", "1", "bone"),
     ("trabecular-attenuation", "Trabecular bone attenuation (uncalibrated)", "Mean CT number of trabecular bone in a region of interest, in Hounsfield units, without density calibration.", "[hnsf'U]", "bone"),
     ("hsa-cross-sectional-area", "Hip structural analysis: bone cross-sectional area", "Bone cross-sectional area of a hip structural analysis section (narrow neck, intertrochanter or shaft).", "cm2", "bone"),
     ("hsa-section-modulus", "Hip structural analysis: section modulus", "Section modulus (bending strength index) of a hip structural analysis section.", "cm3", "bone"),

@@ -24,6 +24,8 @@ struct MeasurementsFile: Codable {
     var spineDensitometry: SpineDensitometry?
     /// Muscle and fat on the mid-L3 slice.
     var bodyComposition: BodyCompositionResult?
+    /// Muscle and fat on the slice through the femoral-head centres.
+    var hipBodyComposition: HipBodyCompositionResult?
     /// DXA-equivalent areal BMD and T-scores per femur (calibrated scans only).
     var ctxa: [CTXAResult]?
     /// Pictures in DIR/qc/ with what they show and their colour legends.
@@ -66,8 +68,8 @@ struct MeasurementsFile: Codable {
     }
 
     static let pending = [
-        "muscle and fat in 3-D and at the hip (the L3 slice is measured)",
-        "CTXA Z-score (needs an age reference table)", "hip structural analysis", "finite-element strength",
+        "muscle groups in 3-D without an external label map (the L3 and femoral-head slices are measured)",
+"hip structural analysis", "finite-element strength",
     ]
 }
 
@@ -89,10 +91,10 @@ struct DICOMOutputRequest {
 }
 
 func analyzeCT(scan: ScanResult, options: CalibrationOptions, height_m: Double? = nil, bmi: Double? = nil, external: ExternalLabelInput? = nil,
-               dicom: DICOMOutputRequest? = nil, progress: (String) -> Void = { _ in }) throws
+               ageReference: (reference: BMDAgeReference, ageAtScan: Double?)? = nil, dicom: DICOMOutputRequest? = nil, progress: (String) -> Void = { _ in }) throws
     -> (file: MeasurementsFile, maps: [(name: String, bytes: [UInt8])], dicom: [(name: String, bytes: [UInt8])]) {
     var file = MeasurementsFile(software: "OsteoCT \(OsteoCTVersion.string)", status: "not-run", reason: nil, series: nil, calibration: nil,
-                                body: nil, femora: nil, femurDensitometry: nil, spine: nil, spineDensitometry: nil, bodyComposition: nil, ctxa: nil, qcPictures: nil, externalLabels: nil, qualityFlags: [], labels: nil, regionLabels: nil, notMeasuredYet: MeasurementsFile.pending)
+                                body: nil, femora: nil, femurDensitometry: nil, spine: nil, spineDensitometry: nil, bodyComposition: nil, hipBodyComposition: nil, ctxa: nil, qcPictures: nil, externalLabels: nil, qualityFlags: [], labels: nil, regionLabels: nil, notMeasuredYet: MeasurementsFile.pending)
     let stack: ImageStack
     do { stack = try StackLookup.find(in: scan, selector: "hip") } catch {
         file.reason = "no series suitable for hip analysis: \(error.description)"
@@ -180,6 +182,14 @@ func analyzeCT(scan: ScanResult, options: CalibrationOptions, height_m: Double? 
                 guard let f = femora.first(where: { $0.side == d.side }) else { continue }
                 if let (r, image) = CTXA.measure(labels: body.mask, regionMap: regionMap, femur: f, densitometry: d, calibration: cal,
                                                  density: { q in cal.density(hu: Double(v.voxels[q])) ?? 0 }) {
+                    var r = r
+                    if let ageReference {
+                        if let age = ageReference.ageAtScan {
+                            CTXA.applyAgeReference(&r, reference: ageReference.reference, age: age)
+                        } else {
+                            r.notes.append("Z-score not computed: the age at the scan is unknown (no birth date or age in the EHR record or the DICOM header)")
+                        }
+                    }
                     ctxa.append(r)
                     ctxaImages.append((d.side, image))
                 }
@@ -196,12 +206,19 @@ func analyzeCT(scan: ScanResult, options: CalibrationOptions, height_m: Double? 
             file.bodyComposition = composition
             for t in tissue { body.mask.voxels[t.index] = t.label }
         }
+        progress("body composition at the femoral heads")
+        let heads = femora.compactMap { $0.head.map { Vec3($0.center[0], $0.center[1], $0.center[2]) } }
+        if let (composition, tissue) = HipBodyCompositionAnalyzer.measure(v, labels: body.mask.voxels, headCentres: heads, midlineX: body.midlineX) {
+            file.hipBodyComposition = composition
+            for t in tissue { body.mask.voxels[t.index] = t.label }
+        }
         progress("label maps and QC pictures")
         if let bytes = try? Zlib.deflate(NIfTI.encode(body.mask, description: "OsteoCT labels"), format: .gzip) { maps.append(("labels.nii.gz", bytes)) }
         var values = ["0": "outside the body", "1": "body (table and pad removed)",
                       "\(FemurSegmenter.rightLabel)": "right proximal femur", "\(FemurSegmenter.leftLabel)": "left proximal femur"]
         for b in spine.bodies { values["\(b.labelValue)"] = "vertebral body " + (b.level ?? "(level not assigned)") }
         if file.bodyComposition != nil { for (name, value) in BodyCompositionAnalyzer.labelValues { values["\(value)"] = name } }
+        if file.hipBodyComposition != nil { for (name, value) in HipBodyCompositionAnalyzer.labelValues { values["\(value)"] = name } }
         if !densitometry.isEmpty, let rv = try? Volume(size: v.size, geometry: v.geometry, voxels: regionMap),
            let bytes = try? Zlib.deflate(NIfTI.encode(rv, description: "OsteoCT femur regions"), format: .gzip) {
             maps.append(("femur-regions.nii.gz", bytes))
@@ -219,7 +236,7 @@ func analyzeCT(scan: ScanResult, options: CalibrationOptions, height_m: Double? 
         file.labels = .init(file: "labels.nii.gz", values: values)
         let pictures = QCPictures.render(.init(ct: v, labels: body.mask.voxels, regions: densitometry.isEmpty ? [] : regionMap, femora: femora,
                                                spine: spine.bodies.isEmpty ? nil : spine, bodyComposition: file.bodyComposition,
-                                               ctxa: ctxaImages, calibration: file.calibration))
+                                               hipBodyComposition: file.hipBodyComposition, ctxa: ctxaImages, calibration: file.calibration))
         file.qcPictures = pictures.map(\.picture)
         maps += pictures.map { (name: $0.picture.file, bytes: $0.bytes) }
         if let dicom {
@@ -322,6 +339,10 @@ func ctMeasurements(_ f: MeasurementsFile) -> [CTMeasurement] {
             if let t = r.tScore {
                 out.append(CTMeasurement(code: "ctxa-tscore", kind: .bone, value: t, digits: 1, unit: "1", site: site.code, siteDisplay: site.display,
                                          side: s, calibration: calibration, roi: roi + "; " + c.tScoreReference))
+            }
+            if let z = r.zScore, let ref = c.zScoreReference {
+                out.append(CTMeasurement(code: "ctxa-zscore", kind: .bone, value: z, digits: 1, unit: "1", site: site.code, siteDisplay: site.display,
+                                         side: s, calibration: calibration, roi: roi + "; age-matched reference: " + ref))
             }
         }
     }

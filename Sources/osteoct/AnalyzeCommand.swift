@@ -38,6 +38,8 @@ struct AnalyzeCommand: ParsableCommand {
     var labelMapping: String?
     @Option(help: "When the results count as issued (FHIR instant, e.g. 2026-11-25T10:00:00Z).") var issued: String?
     @Option(help: "Date the risk is assessed for (age, staleness, current medication); default: the --issued date.") var asOf: String?
+    @Option(help: "Age-matched areal-BMD reference (JSON: source, population, regions femoral_neck/total_hip → age bands with mean_gcm2 and sd_gcm2) for CTXA Z-scores; OsteoCT ships none.")
+    var bmdAgeReference: String?
     @Option(help: "Days after which an EHR value is flagged stale (overrides the per-feature defaults).") var staleDays: Int?
     @Flag(help: "Leave stale EHR values out instead of using them with a flag.") var dropStale = false
     @Flag(help: "Print JSON (the risk result).") var json = false
@@ -115,8 +117,15 @@ struct AnalyzeCommand: ParsableCommand {
         // DICOM content date and time: the issue instant (UTC), so the same input gives the same bytes.
         let digits = issuedAt.filter(\.isNumber)
         let dicomRequest = dicomOut == nil ? nil : DICOMOutputRequest(contentDate: String(digits.prefix(8)), contentTime: String(digits.dropFirst(8).prefix(6)))
+        var ageReference: (reference: BMDAgeReference, ageAtScan: Double?)?
+        if let bmdAgeReference {
+            do { ageReference = (try BMDAgeReference.load(json: try readFile(bmdAgeReference), path: bmdAgeReference), nil) } catch let e as QCTError {
+                throw CommandFailure("--bmd-age-reference: \(e)")
+            }
+            ageReference?.ageAtScan = Self.ageAtScan(info, features: features, asOf: asOf, studyDate: studyDate)
+        }
         let (ctFile, maps, dicomFiles) = try analyzeCT(scan: scan, options: calibrationOptions, height_m: features["height"].map { $0 / 100 }, bmi: features["bmi"],
-                                           external: external, dicom: dicomRequest,
+                                           external: external, ageReference: ageReference, dicom: dicomRequest,
                                        progress: { step in
                                            guard showProgress else { return }
                                            FileHandle.standardError.write(Data(String(format: "[%5.1f s] CT: %@…\n", Date().timeIntervalSince(started), step).utf8))
@@ -251,6 +260,21 @@ struct AnalyzeCommand: ParsableCommand {
         let rest = seconds - day.daysSince1970 * 86400
         func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
         return "\(day)T\(two(rest / 3600)):\(two(rest / 60 % 60)):\(two(rest % 60))Z"
+    }
+
+    /// Age on the day of the scan: the EHR's age at the assessment date less the time since the scan;
+    /// else the DICOM birth date to the study date; else the DICOM PatientAge (mid-year).
+    static func ageAtScan(_ info: StudyInfo, features: PatientFeatures, asOf: FHIRDay, studyDate: String?) -> Double? {
+        let scanDay = studyDate.flatMap { FHIRDay($0) }
+        if let age = features["age"] {
+            guard let scanDay else { return age }
+            return age - scanDay.years(until: asOf)
+        }
+        if let b = info.patientBirthDate.flatMap(fhirDate), let born = FHIRDay(b) {
+            return born.years(until: scanDay ?? asOf)
+        }
+        if let a = info.patientAge, a.hasSuffix("Y"), let years = Double(a.dropLast()) { return years + 0.5 }
+        return nil
     }
 
     /// Age and sex from the DICOM header when the EHR gave none.

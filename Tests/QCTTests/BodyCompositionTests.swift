@@ -69,4 +69,57 @@ struct BodyCompositionTests {
         #expect(r.findings.contains("low-smi-prado") == (smi < 38.5) && r.findings.contains("low-smi-martin") == (smi < 41))
         #expect(r.findings.contains("low-muscle-attenuation") == (r.muscleMeanHU < 41))
     }
+
+    // The femoral-head slice of a 20 mm slab around the heads: muscle, SAT and pelvic fat against the
+    // phantom's label map on the same slice. The body and femur masks come from the phantom's labels.
+    @Test func hipAreasMatchThePhantom() throws {
+        var p = PhantomParameters(preset: .standard, size: .small)
+        p.seed = 31
+        p.pixelSpacing_mm = 0.8
+        p.columns = 460
+        p.rows = 340
+        p.sliceThickness_mm = 1.25
+        p.sliceSpacing_mm = 1.25
+        p.noiseSigma_HU = 20
+        p.slices = 16
+        p.reconstructionCenter = Vec3(0, 10, 0)
+        let scan = try PhantomGenerator.generate(p)
+        let names = Dictionary(uniqueKeysWithValues: scan.truth.labels.map { ($0.id, $0.name) })
+        let outside: Set<String> = ["air", "table_shell", "table_foam", "calibration_resin", "calibration_tube_wall"]
+        let labels = scan.labels.voxels.map { id -> UInt8 in
+            let n = names[id] ?? "air"
+            if n.hasPrefix("femur_left") { return FemurMask.Side.left.label }
+            if n.hasPrefix("femur_right") { return FemurMask.Side.right.label }
+            return outside.contains(n) || n.hasPrefix("calibration_rod") ? 0 : 1
+        }
+        let heads = scan.truth.femora.map(\.headCenter)
+        #expect(heads.count == 2)
+        let measured = HipBodyCompositionAnalyzer.measure(scan.hu, labels: labels, headCentres: heads, midlineX: 0)
+        #expect(measured != nil)
+        guard let (r, tissue) = measured else { return }
+        #expect(tissue.allSatisfy { (54...57).contains($0.label) && $0.index / (scan.hu.size.x * scan.hu.size.y) == r.sliceIndex })
+        let k = r.sliceIndex
+        let plane = scan.labels.size.x * scan.labels.size.y
+        var count: [String: Int] = [:]
+        for q in 0..<plane { count[names[scan.labels.voxels[q + plane * k]] ?? "?", default: 0] += 1 }
+        let px = 0.8 * 0.8 / 100
+        func area(_ prefixes: [String], side: String? = nil) -> Double {
+            Double(count.filter { e in prefixes.contains { e.key.hasPrefix($0) } && (side.map { e.key.hasSuffix($0) } ?? true) }
+                .reduce(0) { $0 + $1.value }) * px
+        }
+        let muscles = ["gluteus_", "thigh_muscles", "iliopsoas_", "pelvic_wall_floor_muscles"]
+        let sma = area(muscles)
+        let left = area(["gluteus_", "thigh_muscles", "iliopsoas_"], side: "_left"), right = area(["gluteus_", "thigh_muscles", "iliopsoas_"], side: "_right")
+        let sat = area(["subcutaneous_fat", "intermuscular_fat"]), pelvicFat = area(["visceral_fat"])
+        #expect(sma > 100 && left > 30 && pelvicFat > 10, "the slice holds the hip muscles and pelvic fat")
+        #expect(abs(r.skeletalMuscleArea_cm2 / sma - 1) < 0.10, "muscle \(r.skeletalMuscleArea_cm2) vs \(sma) cm²")
+        // The pelvic-wall muscles straddle the mid-line split; each side is compared without them.
+        let wall = area(["pelvic_wall_floor_muscles"]) / 2
+        #expect(abs(r.leftMuscleArea_cm2 / (left + wall) - 1) < 0.12, "left \(r.leftMuscleArea_cm2) vs \(left + wall) cm²")
+        #expect(abs(r.rightMuscleArea_cm2 / (right + wall) - 1) < 0.12, "right \(r.rightMuscleArea_cm2) vs \(right + wall) cm²")
+        #expect(abs((r.subcutaneousFatArea_cm2 + r.intermuscularFatArea_cm2) / sat - 1) < 0.10,
+                "SAT + IMAT \(r.subcutaneousFatArea_cm2 + r.intermuscularFatArea_cm2) vs \(sat) cm²")
+        #expect(abs(r.pelvicFatArea_cm2 / pelvicFat - 1) < 0.15, "pelvic fat \(r.pelvicFatArea_cm2) vs \(pelvicFat) cm²")
+        #expect(r.muscleMeanHU > 22 && r.muscleMeanHU < 33, "muscle \(r.muscleMeanHU) HU")
+    }
 }

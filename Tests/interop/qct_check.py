@@ -91,7 +91,36 @@ def main():
     ok &= regions(ph, an, meas)
     ok &= vertebrae(truth, t, o, meas)
     ok &= pictures(an, meas)
+    ok &= hip_tissues(truth, t, o, meas, t_img.affine)
     return 0 if ok else 1
+
+
+def hip_tissues(truth, t_lab, o_lab, meas, affine):
+    """Femoral-head slice: muscle, SAT (+ the phantom's intermuscular fat, which touches it) and pelvic
+    fat against the phantom's label map on that slice, within 10 %; the labels OsteoCT wrote (54-57) on
+    that slice give the same areas as measurements.json."""
+    hb = meas.get("hipBodyComposition")
+    if not hb:
+        print("hip body composition: missing")
+        return False
+    k = hb["sliceIndex"]
+    px = abs(affine[0, 0] * affine[1, 1]) / 100
+    ids = {l["name"]: l["id"] for l in truth["labels"]}
+    sl = t_lab[:, :, k]
+    def area(prefixes):
+        return np.isin(sl, [i for n, i in ids.items() if any(n.startswith(p) for p in prefixes)]).sum() * px
+    want = {"muscle": area(["gluteus_", "thigh_muscles", "iliopsoas_", "pelvic_wall_floor_muscles"]),
+            "SAT+IMAT": area(["subcutaneous_fat", "intermuscular_fat"]), "pelvic fat": area(["visceral_fat"])}
+    got = {"muscle": hb["skeletalMuscleArea_cm2"], "SAT+IMAT": hb["subcutaneousFatArea_cm2"] + hb["intermuscularFatArea_cm2"],
+           "pelvic fat": hb["pelvicFatArea_cm2"]}
+    ol = o_lab[:, :, k]
+    written = {"muscle": (ol == 54).sum() * px, "SAT+IMAT": np.isin(ol, [55, 56]).sum() * px, "pelvic fat": (ol == 57).sum() * px}
+    ok = True
+    for key in want:
+        e = got[key] / want[key] - 1
+        print(f"hip slice {k} {key}: {got[key]:.1f} cm² vs phantom {want[key]:.1f} ({100 * e:+.1f} %; label map {written[key]:.1f})")
+        ok &= abs(e) <= 0.10 and abs(written[key] - got[key]) < 1e-6 + px
+    return ok
 
 
 REGIONS = ["head", "neck", "trochanter", "intertrochanter"]

@@ -83,32 +83,15 @@ public enum BodyCompositionAnalyzer {
             // Straight back is +y (LPS); rows run along +y when the row direction does.
             let back = (g.direction.c1.y >= 0 ? dy : -dy) > cos(50 * .pi / 180)
             let maxWall = back ? maxWallBack_mm : maxWallFront_mm
-            // Samples outward until leaving the body.
-            var samples: [Double] = []
-            var r = 0.0
-            while true {
-                let i = Int((cx + r * dx / sx).rounded()), j = Int((cy + r * dy / sy).rounded())
-                guard inBody(i, j) else { break }
-                samples.append(hu(i, j))
-                r += step
-            }
+            let samples = raySamples(angle: th, hu: hu, inBody: inBody, cx: cx, cy: cy, sx: sx, sy: sy, step: step)
             let m = samples.count
             guard m > 4 else { continue }
             func isFat(_ h: Double) -> Bool { fatHU.contains(h) }
-            func isSoft(_ h: Double) -> Bool { muscleHU.contains(h) }
             let gap = Int((fatGap_mm / step).rounded())
-            // Inward from the skin: skip skin (soft), then the fat run.
-            var t = m - 1
-            while t > 0 && !isFat(samples[t]) && Double(m - 1 - t) * step < 6 { t -= 1 }
-            // Fat run (noise: up to `gap` non-fat samples tolerated inside it).
-            var lastFat = t
-            while t > 0 {
-                if isFat(samples[t]) { lastFat = t } else if lastFat - t > gap { break }
-                t -= 1
-            }
+            let lastFat = subcutaneousInnerIndex(samples, step: step)
             rSAT[a] = Double(lastFat) * step
             // Wall: soft tissue inward until a fat run ≥ gap, gas, bone or the maximum depth.
-            t = lastFat - 1
+            var t = lastFat - 1
             var lastSoft = lastFat
             var fatRun = 0
             while t > 0 && Double(lastFat - t) * step <= maxWall {
@@ -118,9 +101,6 @@ public enum BodyCompositionAnalyzer {
                 t -= 1
             }
             rWall[a] = Double(lastSoft) * step
-        }
-        func smooth(_ x: [Double]) -> [Double] {
-            (0..<rays).map { a in (-4...4).map { x[(a + $0 + rays) % rays] }.sorted()[4] }
         }
         let sat = smooth(rSAT), wall = smooth(rWall)
         // Psoas seeds: muscle-window pixels touching the vertebral body's label on this slice.
@@ -244,5 +224,55 @@ public enum BodyCompositionAnalyzer {
                                      visceralFatArea_cm2: Double(vat) * px_cm2, subcutaneousFatMeanHU: satN > 0 ? satSum / Double(satN) : nil,
                                      visceralFatMeanHU: vat > 0 ? vatSum / Double(vat) : nil, skeletalMuscleIndex: smi, height_m: height_m, bmi: bmi,
                                      findings: findings, method: methodText, notes: notes), tissue)
+    }
+
+    /// HU sampled every `step` mm from (cx, cy) (pixel indices) along the direction `angle` until the ray
+    /// leaves the body.
+    static func raySamples(angle: Double, hu: (Int, Int) -> Double, inBody: (Int, Int) -> Bool,
+                           cx: Double, cy: Double, sx: Double, sy: Double, step: Double) -> [Double] {
+        let dx = cos(angle), dy = sin(angle)
+        var samples: [Double] = []
+        var r = 0.0
+        while true {
+            let i = Int((cx + r * dx / sx).rounded()), j = Int((cy + r * dy / sy).rounded())
+            guard inBody(i, j) else { break }
+            samples.append(hu(i, j))
+            r += step
+        }
+        return samples
+    }
+
+    /// Inward from the skin (the last sample): skip up to 6 mm of skin, then the fat run (up to
+    /// `fatGap_mm` of non-fat tolerated inside it for noise); the index of its inner end.
+    static func subcutaneousInnerIndex(_ samples: [Double], step: Double) -> Int {
+        let m = samples.count
+        let gap = Int((fatGap_mm / step).rounded())
+        var t = m - 1
+        while t > 0 && !fatHU.contains(samples[t]) && Double(m - 1 - t) * step < 6 { t -= 1 }
+        var lastFat = t
+        while t > 0 {
+            if fatHU.contains(samples[t]) { lastFat = t } else if lastFat - t > gap { break }
+            t -= 1
+        }
+        return lastFat
+    }
+
+    /// Running median over 9 rays (9°): one stray ray does not move a boundary.
+    static func smooth(_ x: [Double]) -> [Double] {
+        let n = x.count
+        return (0..<n).map { a in (-4...4).map { x[(a + $0 + n) % n] }.sorted()[4] }
+    }
+
+    /// Distance (mm) from (cx, cy) to the inner boundary of the subcutaneous fat on each of `rays` rays, smoothed.
+    static func subcutaneousBoundary(hu: (Int, Int) -> Double, inBody: (Int, Int) -> Bool,
+                                     cx: Double, cy: Double, sx: Double, sy: Double) -> [Double] {
+        let step = 0.5 * min(sx, sy)
+        var r = [Double](repeating: 0, count: rays)
+        for a in 0..<rays {
+            let samples = raySamples(angle: Double(a) * 2 * .pi / Double(rays), hu: hu, inBody: inBody, cx: cx, cy: cy, sx: sx, sy: sy, step: step)
+            guard samples.count > 4 else { continue }
+            r[a] = Double(subcutaneousInnerIndex(samples, step: step)) * step
+        }
+        return smooth(r)
     }
 }

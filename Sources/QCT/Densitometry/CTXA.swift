@@ -40,6 +40,10 @@ public struct CTXARegion: Codable, Sendable, Equatable {
     public var tScore: Double?
     /// Young-adult reference mean and SD, g/cm².
     public var reference: [Double]?
+    /// Against the age-matched band of a site-supplied reference (`BMDAgeReference`).
+    public var zScore: Double?
+    /// The band used: age from, age to, mean, SD (g/cm²).
+    public var zReference: [Double]?
 }
 
 public struct CTXAResult: Codable, Sendable, Equatable {
@@ -51,8 +55,8 @@ public struct CTXAResult: Codable, Sendable, Equatable {
     public var regions: [CTXARegion]
     public var tScoreReference: String
     public var dxaConversion: String
-    /// Z-scores need an age-specific reference table; see `notes`.
-    public var zScore: Double?
+    /// The age reference the regions' Z-scores come from; nil when none was given (see `notes`).
+    public var zScoreReference: String?
     public var caveats: [String]
     public var notes: [String]
 }
@@ -180,8 +184,8 @@ public enum CTXA {
             tScoreReference: "NHANES III non-Hispanic white women aged 20–29 (Looker 1998, Osteoporos Int 8:468): neck 0.858 ± 0.120, total hip 0.942 ± 0.122 g/cm²",
             dxaConversion: calibration.equivalent == .hydroxyapatite ? "none (hydroxyapatite-equivalent aBMD taken as DXA-equivalent)"
                 : "DXA = 1.297 × CTXA(K2HPO4) + 0.048 g/cm² (33 women, CT colonography with asynchronous calibration vs Lunar DXA; R² 0.907, SEE 0.053; ct-core.md §2.1)",
-            zScore: nil, caveats: caveats,
-            notes: ["Z-score not computed: it needs an age-specific reference table (NHANES III by age group), which OsteoCT does not carry yet"])
+            zScoreReference: nil, caveats: caveats,
+            notes: ["Z-score not computed: it needs an age-specific reference table and the age at the scan (analyze --bmd-age-reference FILE; OsteoCT ships no table)"])
         return (result, CTXAImage(width: w, height: h, pixel_mm: pixel, aBMD: image, region: region))
     }
 }

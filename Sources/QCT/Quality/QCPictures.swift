@@ -25,13 +25,15 @@ public enum QCPictures {
         public var femora: [FemurMask]
         public var spine: SpineLevels?
         public var bodyComposition: BodyCompositionResult?
+        public var hipBodyComposition: HipBodyCompositionResult?
         public var ctxa: [(side: FemurMask.Side, image: CTXAImage)]
         public var calibration: DensityCalibration?
 
         public init(ct: Volume<Int16>, labels: [UInt8], regions: [UInt8], femora: [FemurMask], spine: SpineLevels?,
-                    bodyComposition: BodyCompositionResult?, ctxa: [(side: FemurMask.Side, image: CTXAImage)], calibration: DensityCalibration?) {
+                    bodyComposition: BodyCompositionResult?, hipBodyComposition: HipBodyCompositionResult? = nil,
+                    ctxa: [(side: FemurMask.Side, image: CTXAImage)], calibration: DensityCalibration?) {
             self.ct = ct; self.labels = labels; self.regions = regions; self.femora = femora; self.spine = spine
-            self.bodyComposition = bodyComposition; self.ctxa = ctxa; self.calibration = calibration
+            self.bodyComposition = bodyComposition; self.hipBodyComposition = hipBodyComposition; self.ctxa = ctxa; self.calibration = calibration
         }
     }
 
@@ -81,6 +83,12 @@ public enum QCPictures {
             add(QCPicture(file: "qc/l3-body-composition.png", shows: "mid-L3 axial slice, soft-tissue window (L 40, W 400), tissues tinted",
                           legend: ["red": "skeletal muscle", "yellow": "intermuscular fat", "cyan": "subcutaneous fat", "green": "visceral fat"]),
                 axial(v, slice: bc.sliceIndex, window: (40, 400), tint: { q in colours[x.labels[q]] }))
+        }
+        if let hip = x.hipBodyComposition {
+            let colours: [UInt8: RGB] = [54: red, 55: yellow, 56: cyan, 57: green]
+            add(QCPicture(file: "qc/hip-body-composition.png", shows: "axial slice through the femoral-head centres, soft-tissue window (L 40, W 400), tissues tinted",
+                          legend: ["red": "skeletal muscle (hip muscles together)", "yellow": "intermuscular fat", "cyan": "subcutaneous fat", "green": "pelvic fat"]),
+                axial(v, slice: hip.sliceIndex, window: (40, 400), tint: { q in colours[x.labels[q]] }))
         }
         for (side, img) in x.ctxa {
             var rgb = RGBImage(width: img.width, height: img.height)
