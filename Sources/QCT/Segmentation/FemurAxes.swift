@@ -15,7 +15,8 @@
 //    centre (past the head and neck; the tip lies level with the head centre or up to 10 mm below,
 //    phantom-anatomy.md §1).
 //  - Lesser trochanter apex: 35–75 mm below the head centre (the apex is ≈ 45–60 mm below it, §1),
-//    on the medial side of the shaft axis (toward the head), the point farthest from that axis.
+//    on the medial side of the shaft axis (toward the head): per slice the point farthest from that
+//    axis, and of those the highest local maximum with a dip (≥ 1 mm) above it.
 public import Imaging
 import Foundation
 
@@ -109,13 +110,28 @@ public enum FemurAxisFinder {
         let toHead0 = (c - mean) - shaft * (c - mean).dot(shaft)
         if toHead0.length > 0 {
             let toHead = toHead0.normalized
-            var best: (Vec3, Double)?
+            // Per slice height: the medial point farthest from the shaft axis.
+            var profile: [Double: (Vec3, Double)] = [:]
             for p in points where p.z < c.z - 35 && p.z > c.z - 75 {
                 let d = p - mean
                 let radial = d - shaft * d.dot(shaft)
                 guard radial.dot(toHead) > 0 else { continue }
-                if best == nil || radial.length > best!.1 { best = (p, radial.length) }
+                let z = (p.z * 1000).rounded() / 1000
+                if profile[z] == nil || radial.length > profile[z]!.1 { profile[z] = (p, radial.length) }
             }
+            // The apex is a bump of that profile with a dip above it (the concavity between the lesser
+            // trochanter and the calcar): the highest such local maximum. With thick slices the blurred
+            // underside of the neck reaches the top of the band and can stand out farther than the apex;
+            // the overall farthest point is used only when the profile has no bump.
+            let rows = profile.sorted { $0.key < $1.key }.map(\.value)
+            var best: (Vec3, Double)?
+            for i in rows.indices {
+                let m = rows[i].1
+                guard i > 0, i < rows.count - 1, m >= rows[i - 1].1, m >= rows[i + 1].1 else { continue }
+                guard rows[(i + 1)...].contains(where: { $0.1 < m - 1 }) else { continue }
+                if best == nil || m > best!.1 { best = rows[i] }
+            }
+            if best == nil { best = rows.max { $0.1 < $1.1 } }
             result.lesserTrochanterApex = best?.0.array
         }
         return result
