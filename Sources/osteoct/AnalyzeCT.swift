@@ -28,6 +28,8 @@ struct MeasurementsFile: Codable {
     var hipBodyComposition: HipBodyCompositionResult?
     /// DXA-equivalent areal BMD and T-scores per femur (calibrated scans only).
     var ctxa: [CTXAResult]?
+    /// Hip structural analysis per femur: narrow neck, intertrochanter, shaft; hip axis length.
+    var hsa: [HSAResult]?
     /// Pictures in DIR/qc/ with what they show and their colour legends.
     var qcPictures: [QCPicture]?
     /// With `--labels`: where the masks came from, and the muscles the label map holds.
@@ -69,7 +71,7 @@ struct MeasurementsFile: Codable {
 
     static let pending = [
         "muscle groups in 3-D without an external label map (the L3 and femoral-head slices are measured)",
-"hip structural analysis", "finite-element strength",
+"finite-element strength",
     ]
 }
 
@@ -94,7 +96,7 @@ func analyzeCT(scan: ScanResult, options: CalibrationOptions, height_m: Double? 
                ageReference: (reference: BMDAgeReference, ageAtScan: Double?)? = nil, dicom: DICOMOutputRequest? = nil, progress: (String) -> Void = { _ in }) throws
     -> (file: MeasurementsFile, maps: [(name: String, bytes: [UInt8])], dicom: [(name: String, bytes: [UInt8])]) {
     var file = MeasurementsFile(software: "OsteoCT \(OsteoCTVersion.string)", status: "not-run", reason: nil, series: nil, calibration: nil,
-                                body: nil, femora: nil, femurDensitometry: nil, spine: nil, spineDensitometry: nil, bodyComposition: nil, hipBodyComposition: nil, ctxa: nil, qcPictures: nil, externalLabels: nil, qualityFlags: [], labels: nil, regionLabels: nil, notMeasuredYet: MeasurementsFile.pending)
+                                body: nil, femora: nil, femurDensitometry: nil, spine: nil, spineDensitometry: nil, bodyComposition: nil, hipBodyComposition: nil, ctxa: nil, hsa: nil, qcPictures: nil, externalLabels: nil, qualityFlags: [], labels: nil, regionLabels: nil, notMeasuredYet: MeasurementsFile.pending)
     let stack: ImageStack
     do { stack = try StackLookup.find(in: scan, selector: "hip") } catch {
         file.reason = "no series suitable for hip analysis: \(error.description)"
@@ -195,6 +197,13 @@ func analyzeCT(scan: ScanResult, options: CalibrationOptions, height_m: Double? 
                 }
             }
             file.ctxa = ctxa
+            progress("hip structural analysis")
+            file.hsa = densitometry.compactMap { d in
+                femora.first { $0.side == d.side }.flatMap { f in
+                    HSA.measure(labels: body.mask, femur: f, density: { q in cal.density(hu: Double(v.voxels[q])) ?? 0 },
+                                hu: { q in Double(v.voxels[q]) }, equivalent: cal.equivalent?.rawValue)
+                }
+            }
         }
         progress("spine: vertebral bodies, levels, L1")
         let spine = imported?.spine ?? SpineSegmenter.segment(v, body: &body, opacifiedVessels: cal.contrast?.flagged == true)
@@ -343,6 +352,21 @@ func ctMeasurements(_ f: MeasurementsFile) -> [CTMeasurement] {
             if let z = r.zScore, let ref = c.zScoreReference {
                 out.append(CTMeasurement(code: "ctxa-zscore", kind: .bone, value: z, digits: 1, unit: "1", site: site.code, siteDisplay: site.display,
                                          side: s, calibration: calibration, roi: roi + "; age-matched reference: " + ref))
+            }
+        }
+    }
+    for h in f.hsa ?? [] {
+        guard measurable(h.side) else { continue }
+        let s: CTMeasurement.Side = h.side == .left ? .left : .right
+        for x in h.sections {
+            // One Observation per code, site and side: the three sections need three sites.
+            let site = x.name == "narrow_neck" ? neck : x.name == "shaft" ? (code: "41111004", display: "Bone structure of shaft of femur") : hip
+            let roi = "HSA \(x.name.replacingOccurrences(of: "_", with: " ")) section: \(x.definition); " + h.method
+            for (code, value, digits, unit) in [("hsa-cross-sectional-area", x.csa_cm2, 2, "cm2"), ("hsa-section-modulus", x.sectionModulus_cm3, 3, "cm3"),
+                                                ("hsa-cortical-thickness", x.corticalThicknessMeasured_mm, 2, "mm"), ("hsa-outer-diameter", x.outerDiameter_mm, 1, "mm"),
+                                                ("hsa-buckling-ratio", x.bucklingRatio, 1, "1")] where value.isFinite {
+                out.append(CTMeasurement(code: code, kind: .bone, value: value, digits: digits, unit: unit, site: site.code, siteDisplay: site.display,
+                                         side: s, calibration: calibration, roi: roi))
             }
         }
     }

@@ -15,7 +15,7 @@ struct BenchQCT: ParsableCommand {
             Steps: load (read + decode + assemble), calibration (phantom search over the catalogue,
             reference tissues, contrast), body mask, quality flags, femora (segmentation, head, axes,
             narrow neck, trochanters), densitometry (femur regions and compartments), CTXA, spine
-            (bodies, levels, L1 ROI), body composition at L3, QC pictures. Each step is the best of --repeat runs; peak memory is the
+            (bodies, levels, L1 ROI), HSA (three sections, hip axis length), body composition at L3 and at the femoral heads, QC pictures. Each step is the best of --repeat runs; peak memory is the
             process's resident high-water mark, reported as a multiple of the HU volume's size. Not
             timed: writing the files (gzip of the label maps) and the FHIR part of analyze.
             """
@@ -92,6 +92,14 @@ struct BenchQCT: ParsableCommand {
                 }
             }
         }
+        seconds["hsa"] = best {
+            guard let cal = calibration, cal.density(hu: 0) != nil else { return }
+            for d in regions {
+                guard let f = femora.first(where: { $0.side == d.side }) else { continue }
+                _ = HSA.measure(labels: combined.mask, femur: f, density: { q in cal.density(hu: Double(loaded.volume.voxels[q])) ?? 0 },
+                                hu: { q in Double(loaded.volume.voxels[q]) }, equivalent: cal.equivalent?.rawValue)
+            }
+        }
         var spine: SpineLevels?
         seconds["spine"] = best {
             spine = SpineSegmenter.segment(loaded.volume, body: &combined)
@@ -104,9 +112,17 @@ struct BenchQCT: ParsableCommand {
                 for t in tissue { combined.mask.voxels[t.index] = t.label }
             }
         }
+        var hipComposition: HipBodyCompositionResult?
+        seconds["hipBodyComposition"] = best {
+            let heads = femora.compactMap { $0.head.map { Vec3($0.center[0], $0.center[1], $0.center[2]) } }
+            if let (c, tissue) = HipBodyCompositionAnalyzer.measure(loaded.volume, labels: combined.mask.voxels, headCentres: heads, midlineX: combined.midlineX) {
+                hipComposition = c
+                for t in tissue { combined.mask.voxels[t.index] = t.label }
+            }
+        }
         seconds["qcPictures"] = best {
             _ = QCPictures.render(.init(ct: loaded.volume, labels: combined.mask.voxels, regions: regionMap, femora: femora, spine: spine!,
-                                        bodyComposition: composition, ctxa: ctxaImages, calibration: calibration))
+                                        bodyComposition: composition, hipBodyComposition: hipComposition, ctxa: ctxaImages, calibration: calibration))
         }
         _ = flags
         let v = loaded.volume

@@ -90,6 +90,17 @@ struct PhantomCheckCommand: ParsableCommand {
             add("\(side) greater trochanter tip", a?.greaterTrochanterTip.map { (Vec3($0[0], $0[1], $0[2]) - f.greaterTrochanterTip).length }, 0, "mm (distance)", tolerance: 3)
             add("\(side) lesser trochanter apex", a?.lesserTrochanterApex.map { (Vec3($0[0], $0[1], $0[2]) - f.lesserTrochanterApex).length }, 0, "mm (distance)", tolerance: 3)
             add("\(side) narrow neck area (mask)", a?.narrowNeckMaskArea_mm2, f.narrowNeck.totalArea_mm2, "mm²", tolerance: 0.1 * f.narrowNeck.totalArea_mm2)
+            // HSA: the narrow neck's mineral per mm as fully mineralised bone (the phantom integrates it
+            // analytically), its superior–inferior width, the shaft's outer diameter, the hip axis length.
+            if let hsa = m.hsa?.first(where: { $0.side.rawValue == side }) {
+                let nn = hsa.sections.first { $0.name == "narrow_neck" }, shaft = hsa.sections.first { $0.name == "shaft" }
+                let csa = f.narrowNeck.mineralPerLength_mg_per_mm / HSA.rhoC * 10
+                add("\(side) HSA narrow-neck CSA", nn?.csa_cm2, csa, "cm²", tolerance: 0.05 * csa)
+                add("\(side) HSA narrow-neck width", nn?.outerDiameter_mm, f.narrowNeck.widthSI_mm, "mm", tolerance: 0.08 * f.narrowNeck.widthSI_mm)
+                add("\(side) HSA shaft outer diameter", shaft?.outerDiameter_mm, f.subtrochantericShaft.outerDiameter_mm, "mm",
+                    tolerance: 0.08 * f.subtrochantericShaft.outerDiameter_mm)
+                add("\(side) HSA hip axis length", hsa.hipAxisLength_mm, f.hipAxisLength_mm, "mm", tolerance: 0.03 * f.hipAxisLength_mm)
+            }
         }
         rows += try regionRows(t, m)
         rows += spineRows(t, m)
