@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "FHIR", targets: ["FHIR"]),
         .library(name: "Screening", targets: ["Screening"]),
         .library(name: "QCT", targets: ["QCT"]),
+        .library(name: "BoneFE", targets: ["BoneFE"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -45,11 +46,13 @@ let package = Package(
         // One screening: EHR record → features, results → the FHIR bundle; OsteoCT's profiles.
         // Quantitative CT: calibration (more steps land with issue 3).
         .target(name: "QCT", dependencies: ["Imaging"], swiftSettings: strictSettings),
+        // Finite elements of the femur: voxel mesh, material laws, load cases, matrix-free solver.
+        .target(name: "BoneFE", dependencies: ["Imaging"], swiftSettings: strictSettings),
         .target(name: "Screening", dependencies: ["FHIR", "RiskModel", "DICOM", "Imaging"], swiftSettings: strictSettings),
         .executableTarget(
             name: "osteoct",
             dependencies: [
-                "Imaging", "DICOM", "Phantom", "QCT", "RiskModel", "FHIR", "Screening",
+                "Imaging", "DICOM", "Phantom", "QCT", "BoneFE", "RiskModel", "FHIR", "Screening",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -64,6 +67,7 @@ let package = Package(
         .testTarget(name: "PhantomTests", dependencies: ["Phantom", "DICOM", "Imaging"], swiftSettings: strictSettings),
         .testTarget(name: "RiskModelTests", dependencies: ["RiskModel"], swiftSettings: strictSettings),
         .testTarget(name: "QCTTests", dependencies: ["QCT", "Phantom", "Imaging"], swiftSettings: strictSettings),
+        .testTarget(name: "BoneFETests", dependencies: ["BoneFE", "Imaging"], swiftSettings: strictSettings),
         .testTarget(name: "FHIRTests", dependencies: ["FHIR"], swiftSettings: strictSettings),
         .testTarget(name: "ScreeningTests", dependencies: ["Screening", "FHIR", "RiskModel"], swiftSettings: strictSettings),
         .testTarget(name: "OsteoctCLITests", dependencies: ["osteoct", "DICOM", "Imaging"], swiftSettings: strictSettings),

@@ -93,7 +93,8 @@ struct DICOMOutputRequest {
 }
 
 func analyzeCT(scan: ScanResult, options: CalibrationOptions, height_m: Double? = nil, bmi: Double? = nil, external: ExternalLabelInput? = nil,
-               ageReference: (reference: BMDAgeReference, ageAtScan: Double?)? = nil, dicom: DICOMOutputRequest? = nil, progress: (String) -> Void = { _ in }) throws
+               ageReference: (reference: BMDAgeReference, ageAtScan: Double?)? = nil, dicom: DICOMOutputRequest? = nil,
+               femurHook: ((FemurStage) throws -> Void)? = nil, progress: (String) -> Void = { _ in }) throws
     -> (file: MeasurementsFile, maps: [(name: String, bytes: [UInt8])], dicom: [(name: String, bytes: [UInt8])]) {
     var file = MeasurementsFile(software: "OsteoCT \(OsteoCTVersion.string)", status: "not-run", reason: nil, series: nil, calibration: nil,
                                 body: nil, femora: nil, femurDensitometry: nil, spine: nil, spineDensitometry: nil, bodyComposition: nil, hipBodyComposition: nil, ctxa: nil, hsa: nil, qcPictures: nil, externalLabels: nil, qualityFlags: [], labels: nil, regionLabels: nil, notMeasuredYet: MeasurementsFile.pending)
@@ -205,6 +206,10 @@ func analyzeCT(scan: ScanResult, options: CalibrationOptions, height_m: Double? 
                 }
             }
         }
+        if let femurHook {
+            let measurable = femora.filter { f in f.separated && !file.qualityFlags.contains { $0.severity == "exclude" && $0.code.hasPrefix("femur-\(f.side.rawValue)-") } }
+            try femurHook(FemurStage(ct: v, calibration: cal, labels: body.mask, femora: measurable))
+        }
         progress("spine: vertebral bodies, levels, L1")
         let spine = imported?.spine ?? SpineSegmenter.segment(v, body: &body, opacifiedVessels: cal.contrast?.flagged == true)
         file.spine = spine
@@ -257,6 +262,17 @@ func analyzeCT(scan: ScanResult, options: CalibrationOptions, height_m: Double? 
     }
     file.status = "done"
     return (file, maps, dicomFiles)
+}
+
+/// What the CT part knows about the femora once they are segmented and the CT calibrated: what the
+/// finite-element model is built from.
+struct FemurStage {
+    var ct: Volume<Int16>
+    var calibration: DensityCalibration
+    /// Label map with the femora as `FemurMask.Side.label`.
+    var labels: Volume<UInt8>
+    /// Separated femora without an excluding flag (metal, cut by the field of view, not separated).
+    var femora: [FemurMask]
 }
 
 /// Why measurements.json yields no reportable CT measurement, in a few words.

@@ -36,6 +36,7 @@
 #  13. phantom variants (osteoporotic, normal-young, bone density x0.6, noise 30 HU, PSF 0.8 mm,
 #      prosthesis, field-of-view cut, portal-venous contrast): analyze + phantom-check each; the cut and
 #      contrast variants must carry their quality flags
+#  14. fe: the phantom femur's exported CalculiX deck solved by ccx agrees with OsteoCT within 0.5 %
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 WORK="$ROOT/Tests/interop/work"
@@ -45,7 +46,7 @@ cd "$ROOT"
 
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 need=()
-for pair in dcmdump:dcmtk dciodvfy:dicom3tools gdcmconv:libgdcm-tools dcm2niix:dcm2niix; do
+for pair in dcmdump:dcmtk dciodvfy:dicom3tools gdcmconv:libgdcm-tools dcm2niix:dcm2niix ccx:calculix-ccx; do
     command -v "${pair%%:*}" >/dev/null || need+=("${pair##*:}")
 done
 ldconfig -p | grep -q libopenjp2.so.7 || need+=(libopenjp2-7)
@@ -249,6 +250,18 @@ check "analyze --dicom-out: SEG, SR and SC pass dciodvfy; highdicom overlays the
 #     0.6, noise 30 HU, PSF 0.8 mm, prosthesis, field-of-view cut, portal-venous contrast).
 variants() { bash Tests/interop/variants.sh "$OSTEOCT" "$WORK/variants"; }
 check "phantom variants: analyze + phantom-check per variant (or the expected flag)" variants
+
+# 14. Finite elements: the standard phantom's left femur at 2 mm (sideways fall) exported as a CalculiX
+#     deck, solved by ccx (SPOOLES, direct) unchanged; the force on the head and the nodal displacements
+#     must agree with OsteoCT's own solve of the same (binned) model within 0.5 %.
+fe_ccx() {
+    mkdir -p "$WORK/fe"
+    "$OSTEOCT" fe "$WORK/phantom-standard/dicom" --side left --voxel 2 --profiles "$WORK/no-profiles" \
+        --export-inp "$WORK/fe/femur.inp" --export-displacements "$WORK/fe/u.csv" --json > "$WORK/fe/result.json" &&
+        (cd "$WORK/fe" && OMP_NUM_THREADS=2 ccx -i femur > ccx.log 2>&1) &&
+        $PY Tests/interop/fe_ccx_check.py "$WORK/fe/femur.dat" "$WORK/fe/result.json" "$WORK/fe/u.csv"
+}
+check "fe: the exported deck solved by CalculiX ccx = OsteoCT (force on the head, nodal displacements; 0.5 %)" fe_ccx
 
 if [ "$failures" -gt 0 ]; then echo "$failures interop check(s) failed"; exit 1; fi
 echo "all interop checks passed"
