@@ -33,6 +33,7 @@ public struct FemurFEResult: Codable, Sendable, Equatable {
     public var criticalVolume_percent: Double
     public var criticalStrain: Double
     public var criticalEES: Double?
+    /// Strength < 3000 N (women, sideways fall); nil unless the criterion is declared calibrated.
     public var lowStrength: Bool?
     public var lowStrengthThreshold_N: Double?
     /// Load direction on the head (LPS unit vector).
@@ -63,9 +64,13 @@ extension FemurModel {
     }
 
     /// Solves and post-processes.
-    public func analyse(tolerance: Double = 1e-6, criticalVolume: Double = 2, criticalStrain: Double = 0.007,
+    /// `criterionCalibrated`: the caller vouches that the critical volume and strain were calibrated
+    /// against experimental failure loads of femora on clinical CT; only then is the low-strength flag
+    /// (< 3000 N, a threshold set on the cadaver scale) applied.
+    public func analyse(tolerance: Double = 1e-6, preconditioner: Preconditioner = .multigrid, criticalVolume: Double = 2, criticalStrain: Double = 0.007,
+                        criterionCalibrated: Bool = false,
                         progress: (Int, Double) -> Void = { _, _ in }) throws(FESolverError) -> (FemurFEResult, FemurStrainField, Solution) {
-        let s = try FESolver.solve(operatorK, conditions, tolerance: tolerance, progress: progress)
+        let s = try FESolver.solve(operatorK, conditions, tolerance: tolerance, preconditioner: preconditioner, progress: progress)
         let m = operatorK.mesh
         // The force the platen applies: minus the reactions along Y at the load nodes.
         let force = -loadNodes.reduce(0.0) { $0 + s.reaction[3 * $1 + 1] }
@@ -88,7 +93,11 @@ extension FemurModel {
         var caveats = ["the Pistoia criterion's \(criticalVolume) % / \(criticalStrain * 100) % defaults come from HR-pQCT of the distal radius and are not calibrated for clinical CT of the hip: the strength is an index until recalibrated against experiments",
                        "linear elastic model: no yield or post-yield behaviour; boundary conditions change predicted stiffness by tens of percent between published set-ups (Rossman 2015)"]
         if !s.converged { caveats.append(String(format: "the solver stopped at a relative residual of %.1e (target %.0e): values are approximate", s.relativeResidual, tolerance)) }
-        let low: Bool? = loadCase == .sidewaysFall ? strength.map { $0 < Self.lowStrengthWomen_N } : nil
+        let low: Bool? = loadCase == .sidewaysFall && criterionCalibrated ? strength.map { $0 < Self.lowStrengthWomen_N } : nil
+        var notes = self.notes
+        if loadCase == .sidewaysFall && !criterionCalibrated {
+            notes.append("low-strength flag (< 3000 N, Keaveny 2010) not applied: that threshold is on the cadaver scale and this strength index is not calibrated to it")
+        }
         let direction = frame * Vec3(0, -1, 0)
         let result = FemurFEResult(
             side: nil, loadCase: loadCase.rawValue, law: law.text, voxel_mm: m.h, elements: m.elementCount, boneElements: ees.count, nodes: m.nodeCount,

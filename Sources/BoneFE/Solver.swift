@@ -135,9 +135,18 @@ struct UnsafeSendable<T>: @unchecked Sendable {
     init(_ b: UnsafeBufferPointer<T>) { p = b.baseAddress ?? UnsafePointer(UnsafeMutablePointer<T>.allocate(capacity: 1)) }
 }
 
+public enum Preconditioner: String, Sendable, CaseIterable {
+    /// Geometric multigrid V-cycle with Chebyshev smoothing (Multigrid.swift).
+    case multigrid
+    /// The diagonal of K.
+    case jacobi
+}
+
 public enum FESolver {
-    /// Solves K u = f with the prescribed displacements; `progress(iteration, relative residual)` every 25 iterations.
+    /// Solves K u = f with the prescribed displacements; `progress(iteration, relative residual)` every 25
+    /// iterations (every iteration with multigrid).
     public static func solve(_ op: StiffnessOperator, _ bc: BoundaryConditions, tolerance: Double = 1e-6, maxIterations: Int = 20_000,
+                             preconditioner: Preconditioner = .multigrid,
                              progress: (Int, Double) -> Void = { _, _ in }) throws(FESolverError) -> Solution {
         let n = op.mesh.dofCount
         guard bc.constrained.count == n, bc.prescribed.count == n, bc.force.count == n else {
@@ -157,12 +166,18 @@ public enum FESolver {
             guard diag[i] > 0 else { throw .badInput("DOF \(i) has no stiffness (a node no element holds)") }
             inv[i] = 1 / diag[i]
         }
+        let mg = preconditioner == .multigrid ? MultigridPreconditioner(op, constrained: bc.constrained) : nil
+        func precondition(_ r: [Double]) -> [Double] {
+            if let mg { return mg.apply(r) }
+            var z = [Double](repeating: 0, count: n)
+            for i in 0..<n { z[i] = inv[i] * r[i] }
+            return z
+        }
         let r0 = norm(r)
         var iterations = 0
         var rel = 0.0
         if r0 > 0 {
-            var z = [Double](repeating: 0, count: n)
-            for i in 0..<n { z[i] = inv[i] * r[i] }
+            var z = precondition(r)
             var p = z
             var rz = dot(r, z)
             var q = [Double](repeating: 0, count: n)
@@ -176,9 +191,9 @@ public enum FESolver {
                 for i in 0..<n { u[i] += alpha * p[i]; r[i] -= alpha * q[i] }
                 iterations += 1
                 rel = norm(r) / r0
-                if iterations % 25 == 0 { progress(iterations, rel) }
+                if mg != nil || iterations % 25 == 0 { progress(iterations, rel) }
                 if rel <= tolerance { break }
-                for i in 0..<n { z[i] = inv[i] * r[i] }
+                z = precondition(r)
                 let rzNew = dot(r, z)
                 let beta = rzNew / rz
                 rz = rzNew

@@ -1,3 +1,4 @@
+import BoneFE
 import DICOM
 import Foundation
 import Imaging
@@ -30,6 +31,8 @@ struct MeasurementsFile: Codable {
     var ctxa: [CTXAResult]?
     /// Hip structural analysis per femur: narrow neck, intertrochanter, shaft; hip axis length.
     var hsa: [HSAResult]?
+    /// Finite-element sideways fall per femur (stiffness, force, Pistoia strength index).
+    var fe: [FemurFEResult]?
     /// Pictures in DIR/qc/ with what they show and their colour legends.
     var qcPictures: [QCPicture]?
     /// With `--labels`: where the masks came from, and the muscles the label map holds.
@@ -71,7 +74,7 @@ struct MeasurementsFile: Codable {
 
     static let pending = [
         "muscle groups in 3-D without an external label map (the L3 and femoral-head slices are measured)",
-"finite-element strength",
+        "finite-element strength on the cadaver scale (the Pistoia index is uncalibrated for clinical CT, so it is reported here but not passed to the risk model or the FHIR results)",
     ]
 }
 
@@ -94,10 +97,10 @@ struct DICOMOutputRequest {
 
 func analyzeCT(scan: ScanResult, options: CalibrationOptions, height_m: Double? = nil, bmi: Double? = nil, external: ExternalLabelInput? = nil,
                ageReference: (reference: BMDAgeReference, ageAtScan: Double?)? = nil, dicom: DICOMOutputRequest? = nil,
-               femurHook: ((FemurStage) throws -> Void)? = nil, progress: (String) -> Void = { _ in }) throws
+               femurHook: ((FemurStage) throws -> Void)? = nil, fe: FEOptions? = nil, progress: (String) -> Void = { _ in }) throws
     -> (file: MeasurementsFile, maps: [(name: String, bytes: [UInt8])], dicom: [(name: String, bytes: [UInt8])]) {
     var file = MeasurementsFile(software: "OsteoCT \(OsteoCTVersion.string)", status: "not-run", reason: nil, series: nil, calibration: nil,
-                                body: nil, femora: nil, femurDensitometry: nil, spine: nil, spineDensitometry: nil, bodyComposition: nil, hipBodyComposition: nil, ctxa: nil, hsa: nil, qcPictures: nil, externalLabels: nil, qualityFlags: [], labels: nil, regionLabels: nil, notMeasuredYet: MeasurementsFile.pending)
+                                body: nil, femora: nil, femurDensitometry: nil, spine: nil, spineDensitometry: nil, bodyComposition: nil, hipBodyComposition: nil, ctxa: nil, hsa: nil, fe: nil, qcPictures: nil, externalLabels: nil, qualityFlags: [], labels: nil, regionLabels: nil, notMeasuredYet: MeasurementsFile.pending)
     let stack: ImageStack
     do { stack = try StackLookup.find(in: scan, selector: "hip") } catch {
         file.reason = "no series suitable for hip analysis: \(error.description)"
@@ -206,9 +209,27 @@ func analyzeCT(scan: ScanResult, options: CalibrationOptions, height_m: Double? 
                 }
             }
         }
+        let measurable = femora.filter { f in f.separated && !file.qualityFlags.contains { $0.severity == "exclude" && $0.code.hasPrefix("femur-\(f.side.rawValue)-") } }
         if let femurHook {
-            let measurable = femora.filter { f in f.separated && !file.qualityFlags.contains { $0.severity == "exclude" && $0.code.hasPrefix("femur-\(f.side.rawValue)-") } }
             try femurHook(FemurStage(ct: v, calibration: cal, labels: body.mask, femora: measurable))
+        }
+        if let fe, cal.method != .none, cal.density(hu: 0) != nil {
+            var results: [FemurFEResult] = []
+            for f in measurable {
+                progress("finite elements: \(f.side.rawValue) femur, \(fe.loadCase.rawValue), \(fe.voxel) mm")
+                guard let landmarks = femurLandmarks(f) else { continue }
+                do {
+                    let model = try FemurModel.build(mask: body.mask, value: f.side.label, density: { q in cal.density(hu: Double(v.voxels[q])) ?? 0 },
+                                                     femur: landmarks, loadCase: fe.loadCase, law: fe.law, voxel: fe.voxel)
+                    var (r, _, _) = try model.analyse()
+                    r.side = f.side.rawValue
+                    results.append(r)
+                } catch {
+                    file.qualityFlags.append(QualityFlag(code: "fe-\(f.side.rawValue)-failed", severity: "warning",
+                                                         message: "finite-element model of the \(f.side.rawValue) femur not solved: \(error)"))
+                }
+            }
+            file.fe = results
         }
         progress("spine: vertebral bodies, levels, L1")
         let spine = imported?.spine ?? SpineSegmenter.segment(v, body: &body, opacifiedVessels: cal.contrast?.flagged == true)
@@ -262,6 +283,24 @@ func analyzeCT(scan: ScanResult, options: CalibrationOptions, height_m: Double? 
     }
     file.status = "done"
     return (file, maps, dicomFiles)
+}
+
+/// Finite elements inside analyze: load case, element size, density → modulus law.
+struct FEOptions {
+    var loadCase: FemurLoadCase = .sidewaysFall
+    var voxel = 1.0
+    var law: DensityModulusLaw = .keyakAsh
+}
+
+/// The femur's head and axes as the finite-element model needs them.
+func femurLandmarks(_ f: FemurMask) -> FemurLandmarks? {
+    guard let head = f.head, let axes = f.axes else { return nil }
+    return FemurLandmarks(
+        headCentre: Vec3(head.center[0], head.center[1], head.center[2]), headRadius: head.radius_mm,
+        neckAxis: Vec3(axes.neckAxisDirection[0], axes.neckAxisDirection[1], axes.neckAxisDirection[2]),
+        shaftPoint: Vec3(axes.shaftAxisPoint[0], axes.shaftAxisPoint[1], axes.shaftAxisPoint[2]),
+        shaftAxis: Vec3(axes.shaftAxisDirection[0], axes.shaftAxisDirection[1], axes.shaftAxisDirection[2]),
+        lesserTrochanter: axes.lesserTrochanterApex.map { Vec3($0[0], $0[1], $0[2]) })
 }
 
 /// What the CT part knows about the femora once they are segmented and the CT calibrated: what the

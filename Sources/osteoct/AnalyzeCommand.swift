@@ -40,6 +40,7 @@ struct AnalyzeCommand: ParsableCommand {
     @Option(help: "Date the risk is assessed for (age, staleness, current medication); default: the --issued date.") var asOf: String?
     @Option(help: "Age-matched areal-BMD reference (JSON: source, population, regions femoral_neck/total_hip → age bands with mean_gcm2 and sd_gcm2) for CTXA Z-scores; OsteoCT ships none.")
     var bmdAgeReference: String?
+    @Flag(help: "Skip the finite-element sideways fall (1 mm voxels, multigrid; a few seconds per femur).") var noFe = false
     @Option(help: "Days after which an EHR value is flagged stale (overrides the per-feature defaults).") var staleDays: Int?
     @Flag(help: "Leave stale EHR values out instead of using them with a flag.") var dropStale = false
     @Flag(help: "Print JSON (the risk result).") var json = false
@@ -125,7 +126,7 @@ struct AnalyzeCommand: ParsableCommand {
             ageReference?.ageAtScan = Self.ageAtScan(info, features: features, asOf: asOf, studyDate: studyDate)
         }
         let (ctFile, maps, dicomFiles) = try analyzeCT(scan: scan, options: calibrationOptions, height_m: features["height"].map { $0 / 100 }, bmi: features["bmi"],
-                                           external: external, ageReference: ageReference, dicom: dicomRequest,
+                                           external: external, ageReference: ageReference, dicom: dicomRequest, fe: noFe ? nil : FEOptions(),
                                        progress: { step in
                                            guard showProgress else { return }
                                            FileHandle.standardError.write(Data(String(format: "[%5.1f s] CT: %@…\n", Date().timeIntervalSince(started), step).utf8))

@@ -26,7 +26,10 @@ struct FECommand: ParsableCommand {
     @Option(help: "Density → modulus law: keyak-ash (default) or morgan-neck.") var law: String = "keyak-ash"
     @Option(help: "Pistoia critical volume, % of bone elements.") var criticalVolume: Double = 2
     @Option(help: "Pistoia critical strain (0.007 = 0.7 %).") var criticalStrain: Double = 0.007
+    @Flag(help: "Declare --critical-volume/--critical-strain calibrated against failure loads of femora on clinical CT: only then is the low-strength flag (< 3000 N) applied.")
+    var criterionCalibrated = false
     @Option(help: "Relative residual at which the solver stops.") var tolerance: Double = 1e-6
+    @Option(help: "CG preconditioner: multigrid (default) or jacobi.") var preconditioner: String = "multigrid"
     @Option(help: "Write the model as a CalculiX/Abaqus deck (C3D8; moduli binned into 256 log-spaced materials, and solved with the same binned moduli). With both sides, -left/-right is added before the extension.")
     var exportInp: String?
     @Option(help: "ccx solver named in the deck: SPOOLES, ITERATIVE SCALING or ITERATIVE CHOLESKY.") var inpSolver: String = "SPOOLES"
@@ -42,6 +45,9 @@ struct FECommand: ParsableCommand {
         }
         guard let densityLaw = DensityModulusLaw(rawValue: law) else {
             throw ValidationError("--law must be one of \(DensityModulusLaw.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard let pc = Preconditioner(rawValue: preconditioner) else {
+            throw ValidationError("--preconditioner must be one of \(Preconditioner.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         guard voxel >= 0.5 && voxel <= 3 else { throw ValidationError("--voxel must be between 0.5 and 3 mm") }
         guard let solver = CalculiXSolver(rawValue: inpSolver.uppercased()) else {
@@ -69,16 +75,10 @@ struct FECommand: ParsableCommand {
                 throw CommandFailure("the CT is not calibrated (no phantom, profile or reference tissues): finite elements need density; see `osteoct calibrate`")
             }
             for s in sides {
-                guard let f = stage.femora.first(where: { $0.side == s }), let head = f.head, let axes = f.axes else {
+                guard let f = stage.femora.first(where: { $0.side == s }), let landmarks = femurLandmarks(f) else {
                     if side != nil { throw CommandFailure("the \(s.rawValue) femur is not measurable in this CT (see `osteoct analyze` quality flags)") }
                     continue
                 }
-                let landmarks = FemurLandmarks(
-                    headCentre: Vec3(head.center[0], head.center[1], head.center[2]), headRadius: head.radius_mm,
-                    neckAxis: Vec3(axes.neckAxisDirection[0], axes.neckAxisDirection[1], axes.neckAxisDirection[2]),
-                    shaftPoint: Vec3(axes.shaftAxisPoint[0], axes.shaftAxisPoint[1], axes.shaftAxisPoint[2]),
-                    shaftAxis: Vec3(axes.shaftAxisDirection[0], axes.shaftAxisDirection[1], axes.shaftAxisDirection[2]),
-                    lesserTrochanter: axes.lesserTrochanterApex.map { Vec3($0[0], $0[1], $0[2]) })
                 let cal = stage.calibration, v = stage.ct
                 var model: FemurModel
                 do {
@@ -99,7 +99,8 @@ struct FECommand: ParsableCommand {
                 }
                 let (result, field, solution): (FemurFEResult, FemurStrainField, Solution)
                 do {
-                    (result, field, solution) = try model.analyse(tolerance: tolerance, criticalVolume: criticalVolume, criticalStrain: criticalStrain) { it, rel in
+                    (result, field, solution) = try model.analyse(tolerance: tolerance, preconditioner: pc, criticalVolume: criticalVolume, criticalStrain: criticalStrain,
+                                                                    criterionCalibrated: criterionCalibrated) { it, rel in
                         if showProgress { FileHandle.standardError.write(Data(String(format: "\r  iteration %d, relative residual %.2e", it, rel).utf8)) }
                     }
                 } catch { throw CommandFailure("\(s.rawValue) femur: \(error)") }
@@ -133,7 +134,7 @@ struct FECommand: ParsableCommand {
                 print(String(format: "%@ femur, %@: stiffness %.0f N/mm, force %.0f N at %.1f mm, strength %@ (Pistoia %.0f %% / %.2f %%)%@; %d elements, %d DOFs, %d iterations to %.1e, %.1f s",
                              r.side ?? "", r.loadCase, r.stiffness_N_per_mm, r.reactionForce_N, r.appliedDisplacement_mm,
                              r.strength_N.map { String(format: "%.0f N", $0) } ?? "not computed", r.criticalVolume_percent, r.criticalStrain * 100,
-                             r.lowStrength == true ? " — LOW (< 3000 N)" : "", r.elements, r.dofs, r.iterations, r.relativeResidual, r.solveSeconds))
+                             r.lowStrength == true ? " — LOW (< 3000 N)" : r.lowStrength == nil && r.loadCase == "sideways-fall" ? " (uncalibrated index: no low-strength flag)" : "", r.elements, r.dofs, r.iterations, r.relativeResidual, r.solveSeconds))
             }
         }
     }

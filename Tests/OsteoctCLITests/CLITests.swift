@@ -62,6 +62,13 @@ struct CLITests {
         let nothing = try CLI.run(["inspect", "/nonexistent/osteoct"])
         #expect(nothing.status == 1)
         #expect(nothing.stderr.contains("no such file or directory"))
+        // fe: a load case, law or voxel size it does not know is a usage error naming the valid ones.
+        let badLoad = try CLI.run(["fe", "/tmp", "--load", "jump"])
+        #expect(badLoad.status == 2 && badLoad.stderr.contains("sideways-fall"))
+        let badVoxel = try CLI.run(["fe", "/tmp", "--voxel", "0.1"])
+        #expect(badVoxel.status == 2 && badVoxel.stderr.contains("0.5 and 3"))
+        let noStudy = try CLI.run(["fe", "/nonexistent/osteoct"])
+        #expect(noStudy.status == 1)
     }
 
     @Test("inspect --json and convert on a written series")

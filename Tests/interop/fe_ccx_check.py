@@ -3,7 +3,7 @@
 usage: fe_ccx_check.py JOB.dat OSTEOCT_RESULT.json DISPLACEMENTS.csv [--tolerance 0.005]
 
 JOB.dat: ccx's printout of `*NODE PRINT, NSET=NALL / U` and `*NODE PRINT, NSET=NLOAD, TOTALS=ONLY / RF`.
-Checks: the total reaction on the loaded nodes equals OsteoCT's force on the head, and the nodal
+Checks: the total reaction on the loaded nodes (along the result's "axis", default 1 = y) equals OsteoCT's force, and the nodal
 displacements agree in relative L2 norm (||u_osteoct - u_ccx|| / ||u_ccx||), both within the tolerance.
 """
 import csv
@@ -59,9 +59,9 @@ def main():
     if total is None or not disp:
         print("ccx printed no displacements or no NLOAD reaction")
         return 1
-    ccx_force = abs(total[1])
+    ccx_force = abs(total[result.get("axis", 1)])
     ef = result["reactionForce_N"] / ccx_force - 1
-    print(f"force on the head: OsteoCT {result['reactionForce_N']:.3f} N, ccx {ccx_force:.3f} N ({100 * ef:+.4f} %; <= {100 * tol:.2f} %)")
+    print(f"force on the loaded nodes: OsteoCT {result['reactionForce_N']:.3f} N, ccx {ccx_force:.3f} N ({100 * ef:+.4f} %; <= {100 * tol:.2f} %)")
     ok &= abs(ef) <= tol
     nodes = sorted(disp)
     if set(nodes) != set(ours):

@@ -37,6 +37,7 @@
 #      prosthesis, field-of-view cut, portal-venous contrast): analyze + phantom-check each; the cut and
 #      contrast variants must carry their quality flags
 #  14. fe: the phantom femur's exported CalculiX deck solved by ccx agrees with OsteoCT within 0.5 %
+#  15. bench fe: OsteoCT's solver against ccx (ITERATIVE SCALING and SPOOLES) on the same block decks
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 WORK="$ROOT/Tests/interop/work"
@@ -262,6 +263,46 @@ fe_ccx() {
         $PY Tests/interop/fe_ccx_check.py "$WORK/fe/femur.dat" "$WORK/fe/result.json" "$WORK/fe/u.csv"
 }
 check "fe: the exported deck solved by CalculiX ccx = OsteoCT (force on the head, nodal displacements; 0.5 %)" fe_ccx
+
+# 15. Solver speed against CalculiX on the same models: `osteoct bench fe` (blocks of 681 k and 1.03 M
+#     DOFs, the phantom femur at 1 mm) writes a 60³ block deck (ITERATIVE SCALING, ccx's fastest here)
+#     and a 30³ one (SPOOLES, direct; its memory rules out 60³ on this machine); ccx solves both, the
+#     results must agree (force 0.5 %; displacements 0.5 % for SPOOLES, 1 % for ccx's loosely converged
+#     iterative solver) and OsteoCT must be >= 3x faster than ITERATIVE SCALING; the ratios are printed.
+bench_fe() {
+    mkdir -p "$WORK/bench-fe"
+    "$OSTEOCT" bench fe --study "$WORK/phantom-standard/dicom" --export-inp "$WORK/bench-fe" > "$WORK/bench-fe/bench.json" || return 1
+    for b in block-30 block-60; do
+        (cd "$WORK/bench-fe" && /usr/bin/time -f "%e %M" -o "$b.time" env OMP_NUM_THREADS=2 ccx -i "$b" > "$b.log" 2>&1) || return 1
+    done
+    $PY Tests/interop/fe_ccx_check.py "$WORK/bench-fe/block-30.dat" "$WORK/bench-fe/block-30.json" "$WORK/bench-fe/block-30.csv" &&
+        $PY Tests/interop/fe_ccx_check.py "$WORK/bench-fe/block-60.dat" "$WORK/bench-fe/block-60.json" "$WORK/bench-fe/block-60.csv" --tolerance 0.01 &&
+        $PY - "$WORK/bench-fe" <<'PYEOF'
+import json, sys
+d = sys.argv[1]
+bench = {r["model"]: r for r in json.load(open(f"{d}/bench.json"))}
+ok = True
+summary = []
+for b, solver, target in (("block-60", "ITERATIVE SCALING", 3), ("block-30", "SPOOLES", 30)):
+    t, kb = open(f"{d}/{b}.time").read().split()[-2:]
+    ours = json.load(open(f"{d}/{b}.json"))["solveSeconds"]
+    ratio = float(t) / ours
+    print(f"{b}: ccx {solver} {float(t):.2f} s, {int(kb) / 1024:.0f} MB; OsteoCT {ours:.2f} s: {ratio:.1f}x (target >= {target}x)")
+    summary.append(f"{ratio:.1f}x ccx {solver} ({b})")
+    if solver == "ITERATIVE SCALING":
+        ok &= ratio >= target
+for name, r in bench.items():
+    print(f"{name}: {r['dofs']} DOFs, {r['solveSeconds']:.2f} s, {r['iterations']} iterations, {r['secondsPerIteration']:.3f} s/it, "
+          f"K·x {1000 * r['productSeconds']:.1f} ms ({r['productGBps']:.1f} GB/s of ~40), {r['megabytesPerMillionDOFs']:.0f} MB per M DOFs")
+m = bench.get("block-69")
+if m:
+    ok &= m["solveSeconds"] <= 15 and m["megabytesPerMillionDOFs"] <= 1024
+    summary.append(f"1.03 M DOFs in {m['solveSeconds']:.1f} s, {m['megabytesPerMillionDOFs']:.0f} MB per M DOFs")
+print("OsteoCT " + "; ".join(summary))
+sys.exit(0 if ok else 1)
+PYEOF
+}
+check "bench fe vs CalculiX on the same decks (>= 3x ITERATIVE SCALING; 1 M DOFs <= 15 s, <= 1 GB per M DOFs)" bench_fe
 
 if [ "$failures" -gt 0 ]; then echo "$failures interop check(s) failed"; exit 1; fi
 echo "all interop checks passed"
