@@ -209,6 +209,7 @@ func analyzeCT(scan: ScanResult, options: CalibrationOptions, height_m: Double? 
                 }
             }
         }
+        var fePictures: [(picture: QCPicture, bytes: [UInt8], image: RGBImage?)] = []
         let measurable = femora.filter { f in f.separated && !file.qualityFlags.contains { $0.severity == "exclude" && $0.code.hasPrefix("femur-\(f.side.rawValue)-") } }
         if let femurHook {
             try femurHook(FemurStage(ct: v, calibration: cal, labels: body.mask, femora: measurable))
@@ -221,9 +222,18 @@ func analyzeCT(scan: ScanResult, options: CalibrationOptions, height_m: Double? 
                 do {
                     let model = try FemurModel.build(mask: body.mask, value: f.side.label, density: { q in cal.density(hu: Double(v.voxels[q])) ?? 0 },
                                                      femur: landmarks, loadCase: fe.loadCase, law: fe.law, voxel: fe.voxel)
-                    var (r, _, _) = try model.analyse()
+                    var (r, field, _) = try model.analyse()
                     r.side = f.side.rawValue
                     results.append(r)
+                    if let map = StrainMap.render(model, result: r, field: field, landmarks: landmarks, ct: v) {
+                        let legend = ["colour bar": String(format: "equivalent strain 0–%.0f µε, dark blue (low) to pale yellow (high)", map.scaleMax_microstrain),
+                                      "red line": String(format: "critical strain %.0f µε", r.criticalStrain * 1e6)]
+                        for (name, image) in [("strain-\(f.side.rawValue)", map.alone), ("strain-over-ct-\(f.side.rawValue)", map.overCT)] {
+                            guard let image, let bytes = try? PNG.encode(image) else { continue }
+                            fePictures.append((QCPicture(file: "qc/\(name).png", shows: "\(f.side.rawValue) femur, \(fe.loadCase.rawValue): " + map.description
+                                                         + (name.contains("over-ct") ? ", over the CT (bone window)" : ""), legend: legend), bytes, image))
+                        }
+                    }
                 } catch {
                     file.qualityFlags.append(QualityFlag(code: "fe-\(f.side.rawValue)-failed", severity: "warning",
                                                          message: "finite-element model of the \(f.side.rawValue) femur not solved: \(error)"))
@@ -271,7 +281,7 @@ func analyzeCT(scan: ScanResult, options: CalibrationOptions, height_m: Double? 
         file.labels = .init(file: "labels.nii.gz", values: values)
         let pictures = QCPictures.render(.init(ct: v, labels: body.mask.voxels, regions: densitometry.isEmpty ? [] : regionMap, femora: femora,
                                                spine: spine.bodies.isEmpty ? nil : spine, bodyComposition: file.bodyComposition,
-                                               hipBodyComposition: file.hipBodyComposition, ctxa: ctxaImages, calibration: file.calibration))
+                                               hipBodyComposition: file.hipBodyComposition, ctxa: ctxaImages, calibration: file.calibration)) + fePictures
         file.qcPictures = pictures.map(\.picture)
         maps += pictures.map { (name: $0.picture.file, bytes: $0.bytes) }
         if let dicom {

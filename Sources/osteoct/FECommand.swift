@@ -36,6 +36,8 @@ struct FECommand: ParsableCommand {
     @Option(help: "Write the bone elements with modulus and strains as a VTK legacy unstructured grid (ParaView).") var exportVtk: String?
     @Option(help: "Write the nodal displacements (deck node id, u1, u2, u3 in the deck's frame, mm) as CSV, to compare with another solver run on --export-inp's deck.")
     var exportDisplacements: String?
+    @Option(help: "Write strain-<side>.png and strain-over-ct-<side>.png (equivalent strain in the plane of the neck, colour bar in µε) into this folder.")
+    var strainMaps: String?
     @OptionGroup var calibrationOptions: CalibrationOptions
     @Flag(help: "Print the results as JSON.") var json = false
 
@@ -108,6 +110,12 @@ struct FECommand: ParsableCommand {
                 var sided = result
                 sided.side = s.rawValue
                 results.append(sided)
+                if let strainMaps, let map = StrainMap.render(model, result: result, field: field, landmarks: landmarks, ct: v) {
+                    for (name, image) in [("strain-\(s.rawValue).png", map.alone), ("strain-over-ct-\(s.rawValue).png", map.overCT)] {
+                        guard let image else { continue }
+                        do { files.append(("\(strainMaps)/\(name)", try PNG.encode(image))) } catch { throw CommandFailure("\(name): \(error)") }
+                    }
+                }
                 if let exportDisplacements {
                     var csv = "node,u1,u2,u3\n"
                     for n in 0..<model.operatorK.mesh.nodeCount {
@@ -122,6 +130,11 @@ struct FECommand: ParsableCommand {
         })
         guard stageSeen else { throw CommandFailure("the CT part did not reach the femora: \(file.reason ?? ctNothingReason(file))") }
         guard !results.isEmpty else { throw CommandFailure("no femur is measurable in this CT: \(ctNothingReason(file))") }
+        if let strainMaps {
+            do { try FileManager.default.createDirectory(atPath: strainMaps, withIntermediateDirectories: true) } catch {
+                throw CommandFailure("cannot create \(strainMaps): \(error.localizedDescription)")
+            }
+        }
         for f in files {
             do { try Data(f.bytes).write(to: URL(fileURLWithPath: f.path), options: .atomic) } catch {
                 throw CommandFailure("cannot write \(f.path): \(error.localizedDescription)")

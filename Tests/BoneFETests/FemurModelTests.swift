@@ -81,7 +81,7 @@ struct FemurModelTests {
                                lesserTrochanter: Vec3(30, 0, -55))
         let model = try FemurModel.build(mask: labels, value: 3, density: { _ in 300 }, femur: f, loadCase: .sidewaysFall, voxel: 2)
         #expect(!model.loadNodes.isEmpty && !model.trochanterNodes.isEmpty && !model.distalNodes.isEmpty)
-        let (r, _, s) = try model.analyse()
+        let (r, field, s) = try model.analyse()
         #expect(r.converged)
         #expect(r.reactionForce_N > 0 && r.strength_N != nil)
         // Equilibrium along the load and across it: all reactions sum to zero (no external force).
@@ -89,5 +89,20 @@ struct FemurModelTests {
             let total = (0..<model.operatorK.mesh.nodeCount).reduce(0.0) { $0 + s.reaction[3 * $1 + c] }
             #expect(abs(total) < 1e-4 * r.reactionForce_N, "component \(c): \(total) N")
         }
+        // The strain map at the failure load: 2 % of the bone must exceed the critical strain there, so
+        // some pixels show colours above the critical mark; the colour bar runs from colour(0) to colour(1).
+        let map = try #require(StrainMap.render(model, result: r, field: field, landmarks: f, ct: nil))
+        let img = map.alone
+        var hot = 0
+        let critical = StrainMap.colour(0.7)
+        // The map itself, left of the 150-pixel colour-bar strip (whose white labels would count).
+        for y in 0..<img.height { for x in 0..<(img.width - 150) {
+            let q = 3 * (x + img.width * y)
+            if Int(img.pixels[q]) + Int(img.pixels[q + 1]) > Int(critical.0) + Int(critical.1) { hot += 1 }
+        } }
+        #expect(hot > 0)
+        // Lightness grows along the scale (readable in grey).
+        let light = (0...10).map { t -> Int in let c = StrainMap.colour(Double(t) / 10); return 299 * Int(c.0) + 587 * Int(c.1) + 114 * Int(c.2) }
+        #expect(zip(light, light.dropFirst()).allSatisfy { $0 < $1 })
     }
 }

@@ -10,6 +10,7 @@ public struct QCPicture: Codable, Sendable, Equatable {
     public var shows: String
     /// Colour (name) → meaning.
     public var legend: [String: String]
+    public init(file: String, shows: String, legend: [String: String]) { self.file = file; self.shows = shows; self.legend = legend }
 }
 
 public enum QCPictures {
