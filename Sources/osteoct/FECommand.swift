@@ -24,6 +24,8 @@ struct FECommand: ParsableCommand {
     @Option(help: "Load case: sideways-fall or stance.") var load: String = "sideways-fall"
     @Option(help: "Element size in mm (0.7, 1.0, 1.5, 2.0 are usual).") var voxel: Double = 1.0
     @Option(help: "Density → modulus law: keyak-ash (default) or morgan-neck.") var law: String = "keyak-ash"
+    @Option(help: "Bin the moduli into this many log-spaced materials before solving (0: every element its own modulus; --export-inp always bins into 256).")
+    var bins: Int = 0
     @Option(help: "Pistoia critical volume, % of bone elements.") var criticalVolume: Double = 2
     @Option(help: "Pistoia critical strain (0.007 = 0.7 %).") var criticalStrain: Double = 0.007
     @Flag(help: "Declare --critical-volume/--critical-strain calibrated against failure loads of femora on clinical CT: only then is the low-strength flag (< 3000 N) applied.")
@@ -52,6 +54,7 @@ struct FECommand: ParsableCommand {
             throw ValidationError("--preconditioner must be one of \(Preconditioner.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         guard voxel >= 0.5 && voxel <= 3 else { throw ValidationError("--voxel must be between 0.5 and 3 mm") }
+        guard bins == 0 || (2...4096).contains(bins) else { throw ValidationError("--bins must be 0 (none) or 2–4096") }
         guard let solver = CalculiXSolver(rawValue: inpSolver.uppercased()) else {
             throw ValidationError("--inp-solver must be one of \(CalculiXSolver.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -88,6 +91,9 @@ struct FECommand: ParsableCommand {
                                                  femur: landmarks, loadCase: loadCase, law: densityLaw, voxel: voxel)
                 } catch { throw CommandFailure("\(s.rawValue) femur: \(error)") }
                 let suffix = sides.count > 1 ? "-\(s.rawValue)" : ""
+                if bins > 0 && exportInp == nil {
+                    model.operatorK = StiffnessOperator(mesh: model.operatorK.mesh.binned(bins: bins).mesh, material: model.operatorK.material)
+                }
                 if let exportInp {
                     // The deck and the solve use the same binned moduli.
                     let binned = model.operatorK.mesh.binned(bins: 256)

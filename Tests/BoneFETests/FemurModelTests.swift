@@ -36,21 +36,9 @@ struct FemurModelTests {
     }
 
     @Test func pistoiaStrengthOfABar() throws {
-        // 4 × 4 mm, 20 mm long, E 1000 MPa, pulled 0.05 mm: uniform ε = 0.0025, EES = ε everywhere,
+        // 4 × 4 mm, 20 mm long, E 1000 MPa, pressed 0.05 mm: uniform ε = 0.0025, EES = ε everywhere,
         // strength = F·ε_crit/ε = E·A·ε_crit = 1000·16·0.007 = 112 N.
-        let mesh = VoxelMesh(h: 1, nx: 4, ny: 20, nz: 4, origin: .zero, modulus: [Double](repeating: 1000, count: 320))
-        let op = StiffnessOperator(mesh: mesh, material: ElasticMaterial(poisson: 0.3))
-        var bc = BoundaryConditions(dofCount: mesh.dofCount)
-        var top: [Int] = []
-        for n in 0..<mesh.nodeCount {
-            let (i, j, k) = mesh.nodeGrid(n)
-            if j == 0 {
-                bc.fix(node: n, component: 1)
-                if i == 0 && k == 0 { bc.fix(node: n, component: 0); bc.fix(node: n, component: 2) }
-                if i == 4 && k == 0 { bc.fix(node: n, component: 2) }
-            }
-            if j == 20 { bc.fix(node: n, component: 1, value: -0.05); top.append(n) }
-        }
+        let (op, bc, top) = tensionBar(length: 20, axis: 1, stretch: -0.05)
         let model = FemurModel(loadCase: .stance, law: .keyakAsh, operatorK: op, conditions: bc, isBone: [Bool](repeating: true, count: 320),
                                loadNodes: top, trochanterNodes: [], distalNodes: [], frame: .identity, frameOrigin: .zero,
                                displacement_mm: 0.05, notes: [])

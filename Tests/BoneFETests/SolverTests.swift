@@ -9,8 +9,31 @@ import Testing
 // (reaction = E·A·δ/L exactly for trilinear bricks with free lateral contraction), a cantilever
 // against Timoshenko beam theory, and symmetry and equilibrium.
 
-private func block(_ nx: Int, _ ny: Int, _ nz: Int, h: Double = 1, E: Double = 1000) -> VoxelMesh {
+func block(_ nx: Int, _ ny: Int, _ nz: Int, h: Double = 1, E: Double = 1000) -> VoxelMesh {
     VoxelMesh(h: h, nx: nx, ny: ny, nz: nz, origin: Vec3(0, 0, 0), modulus: [Double](repeating: E, count: nx * ny * nz))
+}
+
+/// A 4 × 4 mm bar of E 1000 MPa, `length` mm along axis `a` (1 = y, 2 = z): its base held along a,
+/// and across it only enough to stop rigid motion (not lateral contraction); its end moved by `stretch`.
+func tensionBar(length: Int, axis a: Int, stretch: Double) -> (StiffnessOperator, BoundaryConditions, end: [Int]) {
+    var dims = [4, 4, 4]
+    dims[a] = length
+    let mesh = block(dims[0], dims[1], dims[2])
+    let op = StiffnessOperator(mesh: mesh, material: ElasticMaterial(poisson: 0.3))
+    let (b, c) = a == 1 ? (0, 2) : (0, 1)
+    var bc = BoundaryConditions(dofCount: mesh.dofCount)
+    var end: [Int] = []
+    for n in 0..<mesh.nodeCount {
+        let t = mesh.nodeGrid(n)
+        let g = [t.0, t.1, t.2]
+        if g[a] == 0 {
+            bc.fix(node: n, component: a)
+            if g[b] == 0 && g[c] == 0 { bc.fix(node: n, component: b); bc.fix(node: n, component: c) }
+            if g[b] == 4 && g[c] == 0 { bc.fix(node: n, component: c) }
+        }
+        if g[a] == length { bc.fix(node: n, component: a, value: stretch); end.append(n) }
+    }
+    return (op, bc, end)
 }
 
 @Suite("Finite-element solver")
@@ -62,20 +85,8 @@ struct SolverTests {
 
     @Test func barInTension() throws {
         // 4 × 4 mm section, 40 mm long, E 1000 MPa, 0.1 mm elongation.
-        let mesh = block(4, 4, 40)
-        let op = StiffnessOperator(mesh: mesh, material: ElasticMaterial(poisson: 0.3))
-        var bc = BoundaryConditions(dofCount: mesh.dofCount)
-        var top: [Int] = []
-        for n in 0..<mesh.nodeCount {
-            let (i, j, k) = mesh.nodeGrid(n)
-            if k == 0 {
-                bc.fix(node: n, component: 2)
-                // Enough to stop rigid motion, not lateral contraction.
-                if i == 0 && j == 0 { bc.fix(node: n, component: 0); bc.fix(node: n, component: 1) }
-                if i == 4 && j == 0 { bc.fix(node: n, component: 1) }
-            }
-            if k == 40 { bc.fix(node: n, component: 2, value: 0.1); top.append(n) }
-        }
+        let (op, bc, top) = tensionBar(length: 40, axis: 2, stretch: 0.1)
+        let mesh = op.mesh
         // Tight tolerance: the lateral contraction is 3 % of the elongation and converges last.
         let s = try FESolver.solve(op, bc, tolerance: 1e-11)
         #expect(s.converged)

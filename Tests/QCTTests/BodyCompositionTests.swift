@@ -9,19 +9,22 @@ import Testing
 // body width), against the areas the phantom's truth counts on its label map. The body mask and the
 // L3 body come from the phantom's labels, so that only the tissue classification is under test.
 
-private func l3Slab() throws -> PhantomScan {
+/// A slab of the standard phantom at 0.8 × 1.25 mm, noise 20 HU, full body width, centred at height z.
+private func slab(seed: UInt64, slices: Int, z: Double) throws -> PhantomScan {
     var p = PhantomParameters(preset: .standard, size: .small)
-    p.seed = 29
+    p.seed = seed
     p.pixelSpacing_mm = 0.8
     p.columns = 460
     p.rows = 340
     p.sliceThickness_mm = 1.25
     p.sliceSpacing_mm = 1.25
     p.noiseSigma_HU = 20
-    p.slices = 20
-    p.reconstructionCenter = Vec3(0, 10, 188)
+    p.slices = slices
+    p.reconstructionCenter = Vec3(0, 10, z)
     return try PhantomGenerator.generate(p)
 }
+
+private func l3Slab() throws -> PhantomScan { try slab(seed: 29, slices: 20, z: 188) }
 
 @Suite("Body composition")
 struct BodyCompositionTests {
@@ -73,17 +76,7 @@ struct BodyCompositionTests {
     // The femoral-head slice of a 20 mm slab around the heads: muscle, SAT and pelvic fat against the
     // phantom's label map on the same slice. The body and femur masks come from the phantom's labels.
     @Test func hipAreasMatchThePhantom() throws {
-        var p = PhantomParameters(preset: .standard, size: .small)
-        p.seed = 31
-        p.pixelSpacing_mm = 0.8
-        p.columns = 460
-        p.rows = 340
-        p.sliceThickness_mm = 1.25
-        p.sliceSpacing_mm = 1.25
-        p.noiseSigma_HU = 20
-        p.slices = 16
-        p.reconstructionCenter = Vec3(0, 10, 0)
-        let scan = try PhantomGenerator.generate(p)
+        let scan = try slab(seed: 31, slices: 16, z: 0)
         let names = Dictionary(uniqueKeysWithValues: scan.truth.labels.map { ($0.id, $0.name) })
         let outside: Set<String> = ["air", "table_shell", "table_foam", "calibration_resin", "calibration_tube_wall"]
         let labels = scan.labels.voxels.map { id -> UInt8 in
