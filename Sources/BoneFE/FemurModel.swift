@@ -14,8 +14,8 @@
 // (sub-sampled 3 × 3 × 3), the largest face-connected piece only.
 // Caps (PMMA, E 2500 MPa, ν 0.3; Ogo and parosol-py, ct-core.md §4.2): on the head, every element
 // within the head's radius of the load line whose height along −Y is within 5 mm of the head's top,
-// plus a 2 mm layer above the top; on the greater trochanter likewise at its lowest point. The cap
-// elements fill the empty voxels there, bone keeps its own modulus.
+// plus a 2 mm layer above the top; in a fall, on the greater trochanter likewise at its lowest point.
+// The cap elements fill the empty voxels there, bone keeps its own modulus.
 // Supports: the head cap's top layer of nodes moves −δ along Y (δ = 1 mm; the platen is frictionless:
 // X and Z free); fall: the trochanter cap's bottom nodes are held in Y, the distal 10 mm of the shaft
 // in X and Z (free to slide down, as a pivot); stance: the distal 10 mm held in X, Y and Z.
@@ -193,7 +193,8 @@ public struct FemurModel: Sendable {
             let rHead = ((c.x - centreM.x) * (c.x - centreM.x) + (c.z - centreM.z) * (c.z - centreM.z)).squareRoot()
             let rTroch = ((c.x - trochXZ.x) * (c.x - trochXZ.x) + (c.z - trochXZ.z) * (c.z - trochXZ.z)).squareRoot()
             let inHeadCap = rHead <= f.headRadius && c.y >= headTop - capDepth && c.y <= headTop + capThickness
-            let inTrochCap = rTroch <= f.headRadius && c.y <= trochBottom + capDepth && c.y >= trochBottom - capThickness
+            // The trochanter rests on the ground only in a fall; in stance the lowest bone is the cut shaft.
+            let inTrochCap = loadCase == .sidewaysFall && rTroch <= f.headRadius && c.y <= trochBottom + capDepth && c.y >= trochBottom - capThickness
             if (inHeadCap || inTrochCap) && !bone[v] { modulus[v] = capModulus; isCap[v] = true }
         }
         let mesh = VoxelMesh(h: h, nx: mx, ny: my, nz: mz, origin: Vec3.zero, modulus: modulus)
