@@ -97,7 +97,7 @@ struct DICOMOutputRequest {
 
 func analyzeCT(scan: ScanResult, options: CalibrationOptions, height_m: Double? = nil, bmi: Double? = nil, external: ExternalLabelInput? = nil,
                ageReference: (reference: BMDAgeReference, ageAtScan: Double?)? = nil, dicom: DICOMOutputRequest? = nil,
-               femurHook: ((FemurStage) throws -> Void)? = nil, fe: FEOptions? = nil, progress: (String) -> Void = { _ in }) throws
+               stopAfterFemora: Bool = false, femurHook: ((FemurStage) throws -> Void)? = nil, fe: FEOptions? = nil, progress: (String) -> Void = { _ in }) throws
     -> (file: MeasurementsFile, maps: [(name: String, bytes: [UInt8])], dicom: [(name: String, bytes: [UInt8])]) {
     var file = MeasurementsFile(software: "OsteoCT \(OsteoCTVersion.string)", status: "not-run", reason: nil, series: nil, calibration: nil,
                                 body: nil, femora: nil, femurDensitometry: nil, spine: nil, spineDensitometry: nil, bodyComposition: nil, hipBodyComposition: nil, ctxa: nil, hsa: nil, fe: nil, qcPictures: nil, externalLabels: nil, qualityFlags: [], labels: nil, regionLabels: nil, notMeasuredYet: MeasurementsFile.pending)
@@ -214,6 +214,8 @@ func analyzeCT(scan: ScanResult, options: CalibrationOptions, height_m: Double? 
         if let femurHook {
             try femurHook(FemurStage(ct: v, calibration: cal, labels: body.mask, femora: measurable))
         }
+        // `fe` and `bench fe` need nothing past the femora.
+        if stopAfterFemora { return (file, [], []) }
         if let fe, cal.method != .none, cal.density(hu: 0) != nil {
             var results: [FemurFEResult] = []
             for f in measurable {

@@ -101,7 +101,7 @@ struct BenchFE: ParsableCommand {
             do { scan = try DICOMScanner.scan([study]) } catch { throw CommandFailure("\(study): \(error)") }
             var model: FemurModel?
             let options = try CalibrationOptions.parse(["--profiles", FileManager.default.temporaryDirectory.appendingPathComponent("osteoct-bench-no-profiles").path])
-            _ = try analyzeCT(scan: scan, options: options, femurHook: { stage in
+            _ = try analyzeCT(scan: scan, options: options, stopAfterFemora: true, femurHook: { stage in
                 guard let f = stage.femora.first(where: { $0.side == .left }) ?? stage.femora.first, let landmarks = femurLandmarks(f) else { return }
                 let cal = stage.calibration, v = stage.ct
                 model = try FemurModel.build(mask: stage.labels, value: f.side.label, density: { q in cal.density(hu: Double(v.voxels[q])) ?? 0 },

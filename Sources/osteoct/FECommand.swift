@@ -74,7 +74,7 @@ struct FECommand: ParsableCommand {
         var results: [FemurFEResult] = []
         var files: [(path: String, bytes: [UInt8])] = []
         var stageSeen = false
-        let (file, _, _) = try analyzeCT(scan: scan, options: calibrationOptions, femurHook: { stage in
+        let (file, _, _) = try analyzeCT(scan: scan, options: calibrationOptions, stopAfterFemora: true, femurHook: { stage in
             stageSeen = true
             guard stage.calibration.method != .none, stage.calibration.density(hu: 0) != nil else {
                 throw CommandFailure("the CT is not calibrated (no phantom, profile or reference tissues): finite elements need density; see `osteoct calibrate`")
