@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "Screening", targets: ["Screening"]),
         .library(name: "QCT", targets: ["QCT"]),
         .library(name: "BoneFE", targets: ["BoneFE"]),
+        .library(name: "Reports", targets: ["Reports"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -48,11 +49,13 @@ let package = Package(
         .target(name: "QCT", dependencies: ["Imaging"], swiftSettings: strictSettings),
         // Finite elements of the femur: voxel mesh, material laws, load cases, matrix-free solver.
         .target(name: "BoneFE", dependencies: ["Imaging"], swiftSettings: strictSettings),
+        // The explanation page a clinician reads: HTML with inline SVG charts and pictures.
+        .target(name: "Reports", dependencies: ["Screening", "RiskModel"], swiftSettings: strictSettings),
         .target(name: "Screening", dependencies: ["FHIR", "RiskModel", "DICOM", "Imaging"], swiftSettings: strictSettings),
         .executableTarget(
             name: "osteoct",
             dependencies: [
-                "Imaging", "DICOM", "Phantom", "QCT", "BoneFE", "RiskModel", "FHIR", "Screening",
+                "Imaging", "DICOM", "Phantom", "QCT", "BoneFE", "Reports", "RiskModel", "FHIR", "Screening",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -68,6 +71,7 @@ let package = Package(
         .testTarget(name: "RiskModelTests", dependencies: ["RiskModel"], swiftSettings: strictSettings),
         .testTarget(name: "QCTTests", dependencies: ["QCT", "Phantom", "Imaging"], swiftSettings: strictSettings),
         .testTarget(name: "BoneFETests", dependencies: ["BoneFE", "Imaging"], swiftSettings: strictSettings),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "Screening", "RiskModel", "FHIR"], swiftSettings: strictSettings),
         .testTarget(name: "FHIRTests", dependencies: ["FHIR"], swiftSettings: strictSettings),
         .testTarget(name: "ScreeningTests", dependencies: ["Screening", "FHIR", "RiskModel"], swiftSettings: strictSettings),
         .testTarget(name: "OsteoctCLITests", dependencies: ["osteoct", "DICOM", "Imaging"], swiftSettings: strictSettings),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates the screening examples from the example inputs, so every committed output is what
 # the code produces:
-#   Examples/screenings/<case>/{bundle.json,bundle.xml,features.json,risk.json,measurements.json,labels.nii.gz}
+#   Examples/screenings/<case>/{bundle.json,bundle.xml,features.json,risk.json,measurements.json,report.html,labels.nii.gz,qc/}
 #     for each EHR record in Examples/patients/ (on the small digital phantom study), and
 #     high-risk-with-ct/ adding Examples/measurements-external-qct.json;
 #   Profiles/examples/<Type>-<profile>.json: one instance of each OsteoCT profile, taken from those bundles.
@@ -41,7 +41,11 @@ for e in bundle["entry"]:
 print(f"{len(seen)} profile examples")
 PY
 if [ "$CHECK" = 1 ]; then
-    diff -r "$OUT/screenings" Examples/screenings && diff -r "$OUT/profile-examples" Profiles/examples
+    # Not `diff && diff` under set -e: a failing command inside an && list does not stop the script.
+    if ! diff -r "$OUT/screenings" Examples/screenings || ! diff -r "$OUT/profile-examples" Profiles/examples; then
+        echo "Examples/screenings or Profiles/examples differ from what the code produces: run Scripts/make-examples.sh and commit"
+        exit 1
+    fi
     echo "examples are up to date"
 else
     rm -rf Examples/screenings Profiles/examples

@@ -1,9 +1,11 @@
 import ArgumentParser
+import BoneFE
 import DICOM
 import FHIR
 import Foundation
 import Imaging
 import QCT
+import Reports
 import RiskModel
 import Screening
 
@@ -187,6 +189,7 @@ struct AnalyzeCommand: ParsableCommand {
             throw CommandFailure("the Bundle OsteoCT built does not validate (a bug; nothing was written):\n  " + errors.map(\.description).joined(separator: "\n  "))
         }
 
+        let report = ReportPage.html(Self.reportInput(result: result, card: model.card, ct: ctFile, maps: maps))
         let evidence = FeaturesFile(asOf: asOf.description, features: ehr?.evidence ?? [], supporting: ehr?.supporting ?? [],
                                     notes: (ehr?.notes ?? []) + dicomNotes, patient: ehr?.patientReference)
         try writeAtomically([
@@ -195,6 +198,7 @@ struct AnalyzeCommand: ParsableCommand {
             (name: "features.json", bytes: [UInt8](try JSONOut.encode(evidence)) + [0x0A]),
             (name: "risk.json", bytes: [UInt8](try JSONOut.encode(risk)) + [0x0A]),
             (name: "measurements.json", bytes: [UInt8](try JSONOut.encode(ctFile)) + [0x0A]),
+            (name: "report.html", bytes: Array(report.utf8)),
         ] + maps, into: out)
         if let dicomOut {
             guard !dicomFiles.isEmpty else {
@@ -221,6 +225,31 @@ struct AnalyzeCommand: ParsableCommand {
             }
             print("Wrote \(out)/bundle.json, bundle.xml (\(bundle.entry.count) entries), features.json, risk.json, measurements.json\(maps.map { ", " + $0.name }.joined())")
         }
+    }
+
+    /// What the explanation page shows from the CT part: the CTXA projections, the segmentation overlay
+    /// and the strain maps over the CT, the quality flags, the FE strength and the calibration.
+    static func reportInput(result: ScreeningResult, card: ModelDefinition.ModelCard, ct: MeasurementsFile,
+                            maps: [(name: String, bytes: [UInt8])]) -> ReportInput {
+        var pictures: [ReportPicture] = []
+        for p in ct.qcPictures ?? [] {
+            let name = (p.file as NSString).lastPathComponent
+            guard name.hasPrefix("ctxa-") || name == "coronal-hips.png" || name.hasPrefix("strain-over-ct-"),
+                  let bytes = maps.first(where: { $0.name == p.file })?.bytes else { continue }
+            let legend = p.legend.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "; ")
+            let title = name.hasPrefix("ctxa-") ? "CTXA projection, \(name.contains("left") ? "left" : "right") hip"
+                : name.hasPrefix("strain") ? "Strain in a sideways fall, \(name.contains("left") ? "left" : "right") femur" : "Segmentation: femur regions"
+            pictures.append(ReportPicture(title: title, alt: p.shows + (legend.isEmpty ? "" : ". " + legend), caption: p.shows + (legend.isEmpty ? "" : " (\(legend))"),
+                                          png: bytes, section: name.hasPrefix("strain") ? "strain" : "ct"))
+        }
+        let strength = (ct.fe ?? []).map { r in
+            ReportStrength(side: r.side ?? "", strength_N: r.strength_N, stiffness_N_per_mm: r.stiffness_N_per_mm, threshold_N: r.lowStrengthThreshold_N ?? 3000,
+                           calibrated: r.lowStrength != nil,
+                           method: String(format: "linear voxel FE at %.1f mm, %@; Pistoia %.0f %% / %.1f %%", r.voxel_mm, r.loadCase, r.criticalVolume_percent, r.criticalStrain * 100))
+        }
+        return ReportInput(result: result, card: card, pictures: pictures,
+                           qualityFlags: ct.qualityFlags.map { ReportFlag(code: $0.code, severity: $0.severity, message: $0.message) },
+                           strength: strength, calibration: ct.calibration.map { c in c.method.rawValue + (c.reference.map { " (\($0))" } ?? "") })
     }
 
     struct FeaturesFile: Encodable {
