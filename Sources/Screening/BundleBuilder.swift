@@ -332,9 +332,12 @@ struct Builder {
             }
             html += "</table>"
         }
+        // The explanation page when there is one, else a summary page of the same content as the narrative.
+        let page = r.reportPage ?? Array(("<!doctype html><html><head><meta charset=\"utf-8\"><title>OsteoCT bone-health report</title></head><body>" + html + "</body></html>").utf8)
         let form = Attachment(contentType: F.code("text/html"), language: F.code("en"),
-                              data: FHIRPrimitive(FHIRBase64Binary(Base64.encode(Array(("<!doctype html><html><head><meta charset=\"utf-8\"><title>OsteoCT bone-health report</title></head><body>" + html + "</body></html>").utf8)))),
-                              title: F.str("OsteoCT bone-health report"), creation: F.dateTime(r.issued))
+                              data: FHIRPrimitive(FHIRBase64Binary(Base64.encode(page))),
+                              title: F.str(r.reportPage == nil ? "OsteoCT bone-health report" : "OsteoCT explanation page"), creation: F.dateTime(r.issued))
+        let media = r.reportMedia.map { mediaEntry($0) }
         var conclusionCodes: [CodeableConcept] = []
         if isHigh { conclusionCodes.append(F.concept(ScreeningBundleBuilder.cs, "high-hip-fracture-risk", "High risk of hip fracture")) }
         // R4 DiagnosticReport.performer cannot be a Device; the software is named in the
@@ -354,11 +357,37 @@ struct Builder {
             performer: performers,
             result: observations.map { F.ref($0) },
             imagingStudy: [F.ref(study, "CT study")],
+            media: zip(r.reportMedia, media).map { DiagnosticReport.MediaComponent(comment: F.str($0.0.title), link: F.ref($0.1, $0.0.title)) },
             conclusion: F.str(conclusion),
             conclusionCode: conclusionCodes,
             presentedForm: [form])
         add(AnyResource(report), kind: kind, identifier: businessID(kind), type: "DiagnosticReport")
         _ = risk
+        return fullUrl(kind)
+    }
+
+    /// A picture of the report (a strain map) as a Media resource.
+    mutating func mediaEntry(_ m: ReportMedia) -> String {
+        let kind = "media-\(m.key)"
+        var site = F.concept(CodeSystems.snomed, "310651003", "Bone structure of proximal femur")
+        if let side = m.side {
+            site.extension = [Extension(url: "http://osteoct.org/fhir/StructureDefinition/laterality",
+                                        value: .codeableConcept(side == .left ? F.concept(CodeSystems.snomed, "7771000", "Left") : F.concept(CodeSystems.snomed, "24028007", "Right")))]
+        }
+        let media = Media(
+            text: F.narrative(F.escape(m.title)),
+            identifier: [F.identifier(c.identifierSystem, businessID(kind))],
+            status: FHIRPrimitive(.completed),
+            type: F.concept("http://terminology.hl7.org/CodeSystem/media-type", "image", "Image"),
+            subject: patientReference,
+            created: F.dateTime(r.issued).map { .dateTime($0) },
+            bodySite: site,
+            deviceName: F.str("OsteoCT \(r.softwareVersion)"),
+            height: FHIRPrimitive(FHIRPositiveInt(Int32(m.height))),
+            width: FHIRPrimitive(FHIRPositiveInt(Int32(m.width))),
+            content: Attachment(contentType: F.code("image/png"), data: FHIRPrimitive(FHIRBase64Binary(Base64.encode(m.png))), title: F.str(m.title),
+                                creation: F.dateTime(r.issued)))
+        add(AnyResource(media), kind: kind, identifier: businessID(kind), type: "Media")
         return fullUrl(kind)
     }
 

@@ -141,6 +141,20 @@ public struct ScreeningConfiguration: Sendable, Codable, Equatable {
     }
 }
 
+/// A picture the DiagnosticReport links as a Media resource.
+public struct ReportMedia: Sendable {
+    /// Stable key for its identifier, e.g. "strain-left".
+    public var key: String
+    public var title: String
+    public var png: [UInt8]
+    public var width: Int
+    public var height: Int
+    public var side: CTMeasurement.Side?
+    public init(key: String, title: String, png: [UInt8], width: Int, height: Int, side: CTMeasurement.Side?) {
+        self.key = key; self.title = title; self.png = png; self.width = width; self.height = height; self.side = side
+    }
+}
+
 /// One screening, everything needed to write its FHIR resources.
 public struct ScreeningResult: Sendable {
     public var study: StudyReference
@@ -153,6 +167,10 @@ public struct ScreeningResult: Sendable {
     public var softwareVersion: String
     /// Why CT measurements are absent or partial, for the report.
     public var ctNotes: [String]
+    /// The explanation page (HTML), the DiagnosticReport's presented form when present.
+    public var reportPage: [UInt8]?
+    /// Pictures the report links as Media (the strain maps).
+    public var reportMedia: [ReportMedia] = []
 
     public init(study: StudyReference, measurements: [CTMeasurement], ehr: EHRFeatures?, risk: RiskResult, issued: String,
                 softwareVersion: String, ctNotes: [String] = []) {

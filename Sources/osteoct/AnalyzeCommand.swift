@@ -177,9 +177,19 @@ struct AnalyzeCommand: ParsableCommand {
                                       description: s.seriesDescription, instances: max(s.files.count, s.frames.count), bodyPart: s.bodyPartExamined)
             },
             dicomPatientID: info.patientID)
-        let result = ScreeningResult(
+        var result = ScreeningResult(
             study: reference, measurements: ct, ehr: ehr, risk: risk, issued: issuedAt, softwareVersion: OsteoCTVersion.string,
             ctNotes: [ctSource])
+        // The explanation page, also the DiagnosticReport's presented form; the strain maps as Media.
+        let report = ReportPage.html(Self.reportInput(result: result, card: model.card, ct: ctFile, maps: maps))
+        result.reportPage = Array(report.utf8)
+        result.reportMedia = maps.compactMap { m -> ReportMedia? in
+            let name = (m.name as NSString).lastPathComponent
+            guard name.hasPrefix("strain-over-ct-"), let (w, h) = Self.pngSize(m.bytes) else { return nil }
+            let side: CTMeasurement.Side = name.contains("left") ? .left : .right
+            return ReportMedia(key: "strain-\(side.rawValue)", title: "Equivalent strain in a sideways fall, \(side.rawValue) femur (finite elements, over the CT)",
+                               png: m.bytes, width: w, height: h, side: side)
+        }
         let bundle = ScreeningBundleBuilder.build(result, configuration: configuration)
 
         // Validate before writing anything.
@@ -189,7 +199,6 @@ struct AnalyzeCommand: ParsableCommand {
             throw CommandFailure("the Bundle OsteoCT built does not validate (a bug; nothing was written):\n  " + errors.map(\.description).joined(separator: "\n  "))
         }
 
-        let report = ReportPage.html(Self.reportInput(result: result, card: model.card, ct: ctFile, maps: maps))
         let evidence = FeaturesFile(asOf: asOf.description, features: ehr?.evidence ?? [], supporting: ehr?.supporting ?? [],
                                     notes: (ehr?.notes ?? []) + dicomNotes, patient: ehr?.patientReference)
         try writeAtomically([
@@ -225,6 +234,13 @@ struct AnalyzeCommand: ParsableCommand {
             }
             print("Wrote \(out)/bundle.json, bundle.xml (\(bundle.entry.count) entries), features.json, risk.json, measurements.json\(maps.map { ", " + $0.name }.joined())")
         }
+    }
+
+    /// Width and height from a PNG's IHDR chunk.
+    static func pngSize(_ b: [UInt8]) -> (Int, Int)? {
+        guard b.count >= 24, b[12...15].elementsEqual(Array("IHDR".utf8)) else { return nil }
+        let w = b[16...19].reduce(0) { $0 << 8 | Int($1) }, h = b[20...23].reduce(0) { $0 << 8 | Int($1) }
+        return w > 0 && h > 0 ? (w, h) : nil
     }
 
     /// What the explanation page shows from the CT part: the CTXA projections, the segmentation overlay

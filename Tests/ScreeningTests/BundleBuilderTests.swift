@@ -27,6 +27,25 @@ struct BundleBuilderTests {
 
     func resources(_ b: FHIR.Bundle) -> [AnyResource] { b.entry.compactMap(\.resource) }
 
+    @Test func explanationPageAndStrainMapsTravelInTheReport() throws {
+        var r = try screening("patient-high-risk.json")
+        let page = Array("<!DOCTYPE html><html lang=\"en\"><head><title>t</title></head><body><p>page</p></body></html>".utf8)
+        r.reportPage = page
+        let png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+        r.reportMedia = [ReportMedia(key: "strain-left", title: "strain, left femur", png: png, width: 300, height: 200, side: .left)]
+        let bundle = ScreeningBundleBuilder.build(r, configuration: ScreeningConfiguration())
+        let all = resources(bundle)
+        let report = try #require(all.compactMap { $0.resource as? DiagnosticReport }.first)
+        #expect(report.presentedForm.first?.data?.value?.value == Data(page).base64EncodedString())
+        #expect(report.presentedForm.first?.contentType?.value?.value == "text/html")
+        let media = all.compactMap { $0.resource as? Media }
+        #expect(media.count == 1 && media.first?.content.contentType?.value?.value == "image/png")
+        #expect(report.media.count == 1)
+        let mediaURL = try #require(bundle.entry.first { $0.resource?.resourceType == "Media" }?.fullUrl?.value?.value)
+        #expect(report.media.first?.link.reference?.value?.value == mediaURL)
+        #expect(OsteoCTConformance.validator().validate(AnyResource(bundle)).filter { $0.severity <= .error }.isEmpty)
+    }
+
     @Test func highRiskBundleHasReferralAndValidates() throws {
         let r = try screening("patient-high-risk.json")
         #expect(r.risk.category.level == "high")
