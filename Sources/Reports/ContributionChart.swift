@@ -41,7 +41,7 @@ public struct ContributionChart: Sendable {
     public var width: Double
     public var height: Double
 
-    static let rowHeight = 24.0
+    static let rowHeight = 26.0
     static let labelWidth = 300.0
     static let plotWidth = 380.0
 
@@ -78,7 +78,7 @@ public struct ContributionChart: Sendable {
         self.bars = bars
         self.groups = groups
         width = Self.labelWidth + Self.plotWidth + 90
-        missingLines = Self.wrap(missing.isEmpty ? [] : ["Not in the chart (missing):"] + missing.map { $0 + "," }, limit: 95)
+        missingLines = Self.wrap(missing.isEmpty ? [] : ["Not in the chart (missing):"] + missing.map { $0 + "," }, limit: 85)
         if let last = missingLines.last, last.hasSuffix(",") { missingLines[missingLines.count - 1] = String(last.dropLast()) }
         height = y + Self.rowHeight + 40 + Double(missingLines.count) * 18
     }
@@ -92,7 +92,7 @@ public struct ContributionChart: Sendable {
             <title id="chart-title">What makes up the \(horizonYears)-year hip-fracture risk</title>
             <desc id="chart-desc">\(HTML.escape(description))</desc>
             <defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#2166ac"/><line x1="0" y1="0" x2="0" y2="6" stroke="#ffffff" stroke-width="2"/></pattern></defs>
-            <style>.waterfall text{font-family:system-ui,sans-serif;font-size:13px;fill:#1a1a1a}.waterfall .group{font-weight:600}</style>
+            <style>.waterfall text{font-family:system-ui,sans-serif;font-size:15px;fill:#1a1a1a}.waterfall .group{font-weight:600}</style>
 
             """
         // Baseline row.

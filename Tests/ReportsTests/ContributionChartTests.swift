@@ -43,10 +43,10 @@ struct ContributionChartTests {
         let svg = c.svg()
         #expect(svg.contains("+3.00 pp") && svg.contains("−0.80 pp"))
         #expect(svg.contains("Not in the chart (missing): serum CTX"))
-        // Many missing inputs wrap onto lines that fit the width (≈ 7 px per character at 13 px).
+        // Many missing inputs wrap onto lines that fit the width (≈ 8 px per character at 15 px).
         let many = ContributionChart(baselinePercent: 1, finalPercent: 2, horizonYears: 10, factors: factors,
                                      missing: (1...30).map { "missing input number \($0)" })
-        #expect(many.missingLines.count > 1 && many.missingLines.allSatisfy { Double($0.count) * 7 < many.width })
+        #expect(many.missingLines.count > 1 && many.missingLines.allSatisfy { Double($0.count) * 8 < many.width })
         #expect(many.missingLines.joined(separator: " ").contains("missing input number 30"))
         #expect(svg.contains("url(#hatch)"), "risk-lowering bars are hatched, not only coloured")
         // Well-formed XML with one rect per bar plus baseline and total.

