@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "QCT", targets: ["QCT"]),
         .library(name: "BoneFE", targets: ["BoneFE"]),
         .library(name: "Reports", targets: ["Reports"]),
+        .library(name: "Service", targets: ["Service"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -51,6 +52,8 @@ let package = Package(
         .target(name: "BoneFE", dependencies: ["Imaging"], swiftSettings: strictSettings),
         // The explanation page a clinician reads: HTML with inline SVG charts and pictures.
         .target(name: "Reports", dependencies: ["Screening", "RiskModel"], swiftSettings: strictSettings),
+        // The CDS service: CDS Hooks cards and discovery (the HTTP server lands with issue 8).
+        .target(name: "Service", dependencies: ["Screening", "RiskModel", "FHIR"], swiftSettings: strictSettings),
         .target(name: "Screening", dependencies: ["FHIR", "RiskModel", "DICOM", "Imaging"], swiftSettings: strictSettings),
         .executableTarget(
             name: "osteoct",
@@ -71,6 +74,7 @@ let package = Package(
         .testTarget(name: "RiskModelTests", dependencies: ["RiskModel"], swiftSettings: strictSettings),
         .testTarget(name: "QCTTests", dependencies: ["QCT", "Phantom", "Imaging"], swiftSettings: strictSettings),
         .testTarget(name: "BoneFETests", dependencies: ["BoneFE", "Imaging"], swiftSettings: strictSettings),
+        .testTarget(name: "ServiceTests", dependencies: ["Service", "Screening", "RiskModel", "FHIR"], swiftSettings: strictSettings),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Screening", "RiskModel", "FHIR"], swiftSettings: strictSettings),
         .testTarget(name: "FHIRTests", dependencies: ["FHIR"], swiftSettings: strictSettings),
         .testTarget(name: "ScreeningTests", dependencies: ["Screening", "FHIR", "RiskModel"], swiftSettings: strictSettings),

@@ -17,6 +17,31 @@ public enum ScreeningBundleBuilder {
         var b = Builder(r: r, c: c)
         return b.bundle()
     }
+
+    /// The fracture-liaison referral of a high-risk screening as a stand-alone resource, for a CDS
+    /// Hooks suggestion the clinician accepts: the same ServiceRequest the Bundle holds, its references
+    /// to the Bundle's other resources (risk assessment, report, device) made logical references by
+    /// their business identifiers, since the EHR knows them by those and not by the Bundle's urn:uuids.
+    /// nil when the screening raises no referral.
+    public static func referral(_ r: ScreeningResult, configuration c: ScreeningConfiguration) -> ServiceRequest? {
+        let bundle = build(r, configuration: c)
+        var logical: [String: (type: String, id: Identifier)] = [:]
+        for e in bundle.entry {
+            guard let url = e.fullUrl?.value?.value, let type = e.request?.url.value?.value,
+                  let condition = e.request?.ifNoneExist?.value?.value, let bar = condition.firstIndex(of: "|") else { continue }
+            let value = percentDecode(String(condition[condition.index(after: bar)...]))
+            logical[url] = (type, F.identifier(c.identifierSystem, value))
+        }
+        guard case .serviceRequest(var sr)? = bundle.entry.compactMap(\.resource).first(where: { $0.resourceType == "ServiceRequest" }) else { return nil }
+        func fix(_ ref: Reference) -> Reference {
+            guard let target = ref.reference?.value?.value, let l = logical[target] else { return ref }
+            return Reference(type: F.uri(l.type), identifier: l.id, display: ref.display)
+        }
+        sr.requester = sr.requester.map(fix)
+        sr.reasonReference = sr.reasonReference.map(fix)
+        sr.supportingInfo = sr.supportingInfo.map(fix)
+        return sr
+    }
 }
 
 /// Small constructors that keep the builders readable.
@@ -454,6 +479,21 @@ struct Builder {
 
 /// Percent-encoding for search parameter values in ifNoneExist and conditional references
 /// (RFC 3986 unreserved characters stay; FHIR search escapes '|' ',' '$' '\' inside values).
+/// The inverse of `percentEncode` (%XX → byte).
+func percentDecode(_ s: String) -> String {
+    var bytes: [UInt8] = []
+    let u = Array(s.utf8)
+    var i = 0
+    while i < u.count {
+        if u[i] == 0x25, i + 2 < u.count, let b = UInt8(String(decoding: u[(i + 1)...(i + 2)], as: UTF8.self), radix: 16) {
+            bytes.append(b); i += 3
+        } else {
+            bytes.append(u[i]); i += 1
+        }
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}
+
 func percentEncode(_ s: String) -> String {
     var out = ""
     for b in s.utf8 {

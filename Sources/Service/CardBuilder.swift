@@ -1,0 +1,123 @@
+// CDS Hooks cards from a stored screening (fhir-cds.md §1.5):
+//  - high risk → `warning`: summary under 140 characters, markdown detail with the probabilities and
+//    the largest contributions, a link to the explanation page, and one suggestion (recommended) that
+//    creates the fracture-liaison ServiceRequest, with override reasons for the clinician who declines;
+//  - intermediate → `info` with the same detail and link, no suggestion;
+//  - lower → no card (`{"cards": []}`): a quiet service is read, a noisy one is ignored;
+//  - a CT still being analysed → one `info` card saying so.
+// Card and suggestion uuids are derived from the hook instance, so feedback can name them and the
+// same call always gives the same cards.
+import FHIR
+import Foundation
+import RiskModel
+public import Screening
+
+public enum CardBuilder {
+    public static let riskServiceID = "osteoct-hip-fracture-risk"
+    public static let orderServiceID = "osteoct-osteoporosis-orders"
+
+    /// `GET /cds-services`.
+    public static func discovery() -> CDSHooks.Discovery {
+        let prefetch = ["patient": "Patient/{{context.patientId}}"]
+        let risk = "Hip-fracture risk from the woman's routine CT and record (OsteoCT): a card when the 10-year risk is high or intermediate, with the reasons, a link to the explanation page and, when high, a suggested fracture-liaison referral."
+        let orders = "When an osteoporosis medication or a DXA scan is ordered, shows the hip-fracture risk OsteoCT found in the woman's CT, with its reasons."
+        return CDSHooks.Discovery(services: [
+            .init(hook: "patient-view", title: "Hip-fracture risk from CT", description: risk, id: riskServiceID, prefetch: prefetch,
+                  usageRequirements: "Women aged 50 and over with an analysed CT; results are answered from OsteoCT's store."),
+            .init(hook: "order-select", title: "Hip-fracture risk for osteoporosis orders", description: orders, id: orderServiceID, prefetch: prefetch, usageRequirements: nil),
+            .init(hook: "order-sign", title: "Hip-fracture risk for osteoporosis orders", description: orders, id: orderServiceID, prefetch: prefetch, usageRequirements: nil),
+        ])
+    }
+
+    /// Override reasons offered with a referral suggestion (CDS Hooks 3.0's example non-adherence codes).
+    static let overrideReasons = [
+        CDSHooks.Coding(code: "patient-refuses", system: "http://terminology.hl7.org/CodeSystem/non-adherence-reason-codes", display: "Patient declines referral"),
+        CDSHooks.Coding(code: "action-completed", system: "http://terminology.hl7.org/CodeSystem/non-adherence-reason-codes", display: "Already assessed or treated"),
+        CDSHooks.Coding(code: "patient-ineligible", system: "http://terminology.hl7.org/CodeSystem/non-adherence-reason-codes", display: "Not appropriate for this patient"),
+    ]
+
+    /// The cards for one stored screening.
+    public static func cards(for r: ScreeningResult, hookInstance: String, reportURL: String, configuration: ScreeningConfiguration) -> [CDSHooks.Card] {
+        let level = r.risk.category.level
+        guard level == "high" || level == "intermediate" else { return [] }
+        let ten = r.risk.probabilities.first { $0.years == 10 } ?? r.risk.probabilities.last
+        let percent = ten.map { String(format: "%.1f %%", $0.percent) } ?? "?"
+        let when = r.study.started.map { " (CT \($0))" } ?? ""
+        var summary = level == "high"
+            ? "High hip-fracture risk: \(percent) in \(ten?.years ?? 10) years\(when). Consider fracture-liaison referral."
+            : "Raised hip-fracture risk: \(percent) in \(ten?.years ?? 10) years\(when)."
+        if summary.count >= 140 { summary = String(summary.prefix(138)) + "…" }
+        var card = CDSHooks.Card(
+            uuid: uuid(hookInstance, "card"), summary: summary, detail: detail(r), indicator: level == "high" ? .warning : .info,
+            source: .init(label: "OsteoCT \(r.softwareVersion)", url: nil, topic: nil),
+            suggestions: nil, selectionBehavior: nil, overrideReasons: nil,
+            links: [.init(label: "Explanation page (why, CT pictures, what could change it)", url: reportURL, type: .absolute)])
+        if level == "high", configuration.referOnHighRisk, let sr = ScreeningBundleBuilder.referral(r, configuration: configuration) {
+            let json = FHIRCodec.encode(AnyResource(sr), format: .json, pretty: false)
+            card.suggestions = [.init(label: "Refer to the fracture liaison service", uuid: uuid(hookInstance, "referral"), isRecommended: true,
+                                      actions: [.init(type: .create, description: "Create a referral (ServiceRequest) to \(configuration.flsDisplay)",
+                                                      resource: RawJSON(json), resourceId: nil)])]
+            card.selectionBehavior = "at-most-one"
+            card.overrideReasons = overrideReasons
+        }
+        return [card]
+    }
+
+    /// The card while the woman's CT is still being analysed.
+    public static func pendingCard(hookInstance: String, studyDate: String?, softwareVersion: String) -> CDSHooks.Card {
+        CDSHooks.Card(uuid: uuid(hookInstance, "pending"),
+                      summary: "Her CT\(studyDate.map { " of \($0)" } ?? "") is being analysed for hip-fracture risk; results follow shortly.",
+                      detail: nil, indicator: .info, source: .init(label: "OsteoCT \(softwareVersion)", url: nil, topic: nil),
+                      suggestions: nil, selectionBehavior: nil, overrideReasons: nil, links: nil)
+    }
+
+    /// Markdown: probabilities, the largest contributions, what is missing, the disclaimer.
+    static func detail(_ r: ScreeningResult) -> String {
+        let risk = r.risk
+        var lines: [String] = []
+        if let ten = risk.probabilities.first(where: { $0.years == 10 }) {
+            var s = String(format: "**10-year hip-fracture probability %.1f %%**", ten.percent)
+            if let lo = ten.lower95, let hi = ten.upper95 { s += String(format: " (95 %% interval %.1f–%.1f %%)", lo, hi) }
+            s += String(format: "; a woman of the same age without risk factors: %.1f %%.", risk.relativeRisk.sameAgeNoRiskFactorsPercent)
+            lines.append(s)
+        }
+        lines.append("")
+        lines.append("Category **\(risk.category.level)**: \(risk.category.reasons.joined(separator: "; "))")
+        let top = risk.shapley.values.sorted { abs($0.percentagePoints) > abs($1.percentagePoints) }.prefix(4)
+        if !top.isEmpty {
+            lines.append("")
+            lines.append("Largest contributions (percentage points of the 10-year risk):")
+            for v in top {
+                let name = FeatureLabel.name(v.group)
+                lines.append(String(format: "- %@: %@%.1f", name, v.percentagePoints >= 0 ? "+" : "−", abs(v.percentagePoints)))
+            }
+        }
+        if !risk.missing.isEmpty { lines += ["", "Missing inputs: \(risk.missing.count) (listed on the explanation page)."] }
+        lines += ["", "_\(risk.model.disclaimer)_"]
+        return lines.joined(separator: "\n")
+    }
+
+    /// A deterministic RFC 9562 version-8 UUID from the hook instance and a role.
+    static func uuid(_ hookInstance: String, _ role: String) -> String {
+        func fnv(_ s: String, _ seed: UInt64) -> UInt64 {
+            var h = seed
+            for b in s.utf8 { h ^= UInt64(b); h &*= 0x100000001b3 }
+            return h
+        }
+        let key = hookInstance + "|" + role
+        var hi = fnv(key, 0xcbf29ce484222325), lo = fnv(key, 0x84222325cbf29ce4)
+        hi = (hi & ~0xF000) | 0x8000  // version 8
+        lo = (lo & ~(0xC000_0000_0000_0000 as UInt64)) | 0x8000_0000_0000_0000  // variant 10
+        let h = String(format: "%016llx", hi), l = String(format: "%016llx", lo)
+        let a = Array(h), b = Array(l)
+        return String(a[0..<8]) + "-" + String(a[8..<12]) + "-" + String(a[12..<16]) + "-" + String(b[0..<4]) + "-" + String(b[4..<16])
+    }
+}
+
+/// Feature ids as words (the model's descriptions without their notes).
+enum FeatureLabel {
+    static func name(_ id: String) -> String {
+        guard let d = FeatureSchema.definition(id)?.description else { return id }
+        return d.components(separatedBy: " (").first ?? d
+    }
+}
