@@ -93,7 +93,7 @@ public enum ReportPage {
         h += "</section>\n"
         // Why: the chart, missing and unused inputs.
         let factors = r.shapley.values.map { v in
-            ContributionChart.Factor(label: label(v.group),
+            ContributionChart.Factor(label: label(v.group) + (value(of: v.group, in: x.result).map { " (\($0))" } ?? ""),
                                      modality: modalityNames[v.modality] ?? v.modality, value: v.percentagePoints)
         }
         let chart = ContributionChart(baselinePercent: r.shapley.baselinePercent, finalPercent: r.shapley.percent, horizonYears: r.shapley.horizonYears,
@@ -186,6 +186,17 @@ public enum ReportPage {
         h += "<p class=\"disclaimer\">\(e(c.disclaimer))</p></section>\n"
         h += "</main></body></html>\n"
         return h
+    }
+
+    /// What the woman's record or CT said for a feature: the EHR's recorded value, else the CT
+    /// measurements that feed it (both hips when both were measured).
+    static func value(of feature: String, in r: ScreeningResult) -> String? {
+        if let ev = r.ehr?.evidence.first(where: { $0.feature == feature }) { return ev.recorded }
+        let ct = r.measurements.filter { $0.riskFeature == feature }
+        guard !ct.isEmpty else { return nil }
+        return ct.map { m in
+            (m.side.map { "\($0.rawValue) " } ?? "") + String(format: "%.\(m.digits)f", m.value) + (displayUnit(m.unit).isEmpty ? "" : " " + displayUnit(m.unit))
+        }.joined(separator: ", ")
     }
 
     /// A feature's name without its parenthesised notes.

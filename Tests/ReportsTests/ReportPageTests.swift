@@ -48,6 +48,12 @@ struct ReportPageTests {
         #expect(html.contains("alt=\"projection of the left femur\"") && html.contains("data:image/png;base64,iVBORw=="))
         #expect(html.contains("not compared: this strength is an index"))
         #expect(html.contains("≤ −2.5: osteoporosis range (WHO)"))
+        // Chart labels carry her values: CT measurements as measured (per hip), EHR values as recorded.
+        #expect(ReportPage.value(of: "ctxa_fn_tscore", in: r) == "left -2.7")
+        let bmi = try #require(r.ehr?.evidence.first { $0.feature == "bmi" })
+        #expect(ReportPage.value(of: "bmi", in: r) == bmi.recorded)
+        #expect(ReportPage.value(of: "fe_strength_sideways_fall", in: r) == nil)
+        if r.risk.shapley.values.contains(where: { $0.group == "bmi" }) { #expect(html.contains("(\(HTML.escape(bmi.recorded)))")) }
         #expect(html.contains("CTXA &lt;left&gt;") && html.contains("CT abdomen &lt;pelvis&gt;") && !html.contains("<left>"))
         #expect(html.contains(HTML.escape(try ModelDefinition.defaultModel().card.disclaimer)))
         // Self-contained: no scripts, style sheets, fonts or images from elsewhere.
