@@ -112,9 +112,14 @@ public struct FemurModel: Sendable {
 
     /// Builds the model. `density(q)`: K2HPO4-equivalent density (mg/cm³) of CT voxel q; `mask`: the
     /// CT label map with the femur as `value`.
+    /// `equivalent`: the calibration's mineral equivalent; both laws start from K2HPO4-equivalent
+    /// density (Keyak 1994's ash conversion is for K2HPO4), so anything else is refused.
     public static func build(mask: Volume<UInt8>, value: UInt8, density: (Int) -> Double, femur f: FemurLandmarks,
                              loadCase: FemurLoadCase, law: DensityModulusLaw = .keyakAsh, voxel h: Double = 1.0,
-                             poisson: Double = 0.3) throws(FESolverError) -> FemurModel {
+                             poisson: Double = 0.3, equivalent: String = "K2HPO4") throws(FESolverError) -> FemurModel {
+        guard equivalent == "K2HPO4" else {
+            throw .badInput("the density → modulus laws start from K2HPO4-equivalent density (Keyak 1994's ash conversion) and this CT is calibrated to \(equivalent): no finite-element model (calibrate with a K2HPO4 phantom or profile)")
+        }
         guard h >= 0.5, h <= 3 else { throw .badInput("voxel size \(h) mm: use 0.5–3 mm (0.7, 1.0, 1.5 or 2.0 are usual)") }
         var notes: [String] = []
         let down = loadDirection(f, loadCase)

@@ -178,8 +178,15 @@ public enum FESolver {
         var rel = 0.0
         if r0 > 0 {
             var z = precondition(r)
-            var p = z
             var rz = dot(r, z)
+            // A preconditioner that is not positive definite here (rz ≤ 0): fall back to Jacobi.
+            var jacobiOnly = false
+            if !(rz > 0) {
+                jacobiOnly = true
+                for i in 0..<n { z[i] = inv[i] * r[i] }
+                rz = dot(r, z)
+            }
+            var p = z
             var q = [Double](repeating: 0, count: n)
             rel = 1
             while iterations < maxIterations {
@@ -193,8 +200,17 @@ public enum FESolver {
                 rel = norm(r) / r0
                 if mg != nil || iterations % 25 == 0 { progress(iterations, rel) }
                 if rel <= tolerance { break }
-                z = precondition(r)
-                let rzNew = dot(r, z)
+                z = jacobiOnly ? zip(inv, r).map { $0 * $1 } : precondition(r)
+                var rzNew = dot(r, z)
+                if !(rzNew > 0) && !jacobiOnly {
+                    // Restart from here with Jacobi: keeps CG's recurrences valid.
+                    jacobiOnly = true
+                    z = zip(inv, r).map { $0 * $1 }
+                    rzNew = dot(r, z)
+                    rz = rzNew
+                    p = z
+                    continue
+                }
                 let beta = rzNew / rz
                 rz = rzNew
                 for i in 0..<n { p[i] = z[i] + beta * p[i] }

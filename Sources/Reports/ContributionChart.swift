@@ -35,7 +35,7 @@ public struct ContributionChart: Sendable {
     public var missing: [String]
     /// The missing inputs as lines of text that fit the chart's width.
     public var missingLines: [String]
-    /// Pixels per percentage point and the plot's left edge.
+    /// Pixels per percentage point and where 0 % lies (the plot's left edge unless totals go negative).
     public var scale: Double
     public var plotLeft: Double
     public var width: Double
@@ -56,11 +56,12 @@ public struct ContributionChart: Sendable {
             let ta = byModality[a]!.reduce(0) { $0 + abs($1.value) }, tb = byModality[b]!.reduce(0) { $0 + abs($1.value) }
             return ta != tb ? ta > tb : a < b
         }
-        // The axis spans every running total, from 0.
-        var running = baselinePercent, hi = max(baselinePercent, finalPercent)
-        for m in order { for f in byModality[m]! { running += f.value; hi = max(hi, running) } }
-        plotLeft = Self.labelWidth
-        scale = Self.plotWidth / max(hi * 1.1, 1e-9)
+        // The axis spans every running total and 0 (a total can dip below 0 on the way when a large
+        // lowering group comes first); `origin` is where 0 % sits.
+        var running = baselinePercent, hi = max(baselinePercent, finalPercent), lo = 0.0
+        for m in order { for f in byModality[m]! { running += f.value; hi = max(hi, running); lo = min(lo, running) } }
+        scale = Self.plotWidth / max((hi - lo) * 1.1, 1e-9)
+        plotLeft = Self.labelWidth - lo * scale
         var y = 40.0 + Self.rowHeight  // below the baseline row
         running = baselinePercent
         var bars: [Bar] = [], groups: [(String, Double, Double)] = []
@@ -88,7 +89,7 @@ public struct ContributionChart: Sendable {
         func f(_ x: Double) -> String { String(format: "%.1f", x) }
         func pp(_ v: Double) -> String { (v >= 0 ? "+" : "−") + String(format: "%.2f pp", abs(v)) }
         var s = """
-            <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 \(f(width)) \(f(height))" width="100%" role="img" aria-labelledby="chart-title chart-desc" class="waterfall">
+            <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 \(f(width)) \(f(height))" width="100%" role="img" aria-labelledby="chart-title" aria-describedby="chart-desc" class="waterfall">
             <title id="chart-title">What makes up the \(horizonYears)-year hip-fracture risk</title>
             <desc id="chart-desc">\(HTML.escape(description))</desc>
             <defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#2166ac"/><line x1="0" y1="0" x2="0" y2="6" stroke="#ffffff" stroke-width="2"/></pattern></defs>
@@ -116,8 +117,8 @@ public struct ContributionChart: Sendable {
         s += "<text x=\"\(f(plotLeft + finalPercent * scale + 6))\" y=\"\(f(fy + 16))\" class=\"group\">\(String(format: "%.2f %%", finalPercent))</text>\n"
         // Axis at the bottom: 0 and the top of the scale.
         let ay = fy + Self.rowHeight + 8
-        let top = (plotLeft + Self.plotWidth - plotLeft) / scale
-        s += "<line x1=\"\(f(plotLeft))\" y1=\"\(f(ay))\" x2=\"\(f(plotLeft + Self.plotWidth))\" y2=\"\(f(ay))\" stroke=\"#1a1a1a\"/>"
+        let top = (Self.labelWidth + Self.plotWidth - plotLeft) / scale
+        s += "<line x1=\"\(f(Self.labelWidth))\" y1=\"\(f(ay))\" x2=\"\(f(Self.labelWidth + Self.plotWidth))\" y2=\"\(f(ay))\" stroke=\"#1a1a1a\"/>"
         s += "<text x=\"\(f(plotLeft))\" y=\"\(f(ay + 16))\">0 %</text><text x=\"\(f(plotLeft + Self.plotWidth - 40))\" y=\"\(f(ay + 16))\">\(String(format: "%.1f %%", top))</text>\n"
         for (i, line) in missingLines.enumerated() {
             s += "<text x=\"0\" y=\"\(f(ay + 40 + Double(i) * 18))\">\(HTML.escape(line))</text>\n"

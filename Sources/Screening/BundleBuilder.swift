@@ -23,20 +23,27 @@ public enum ScreeningBundleBuilder {
     /// to the Bundle's other resources (risk assessment, report, device) made logical references by
     /// their business identifiers, since the EHR knows them by those and not by the Bundle's urn:uuids.
     /// nil when the screening raises no referral.
-    public static func referral(_ r: ScreeningResult, configuration c: ScreeningConfiguration) -> ServiceRequest? {
+    /// `patientReference`: the patient as the EHR knows her (e.g. `Patient/123` from a CDS Hooks
+    /// context), replacing a conditional reference a stand-alone create could not resolve.
+    public static func referral(_ r: ScreeningResult, configuration: ScreeningConfiguration, patientReference: String? = nil) -> ServiceRequest? {
+        var c = configuration
+        c.referOnHighRisk = true
         let bundle = build(r, configuration: c)
         var logical: [String: (type: String, id: Identifier)] = [:]
+        let prefix = "identifier=\(percentEncode(c.identifierSystem))|"
         for e in bundle.entry {
+            // Only entries created on OsteoCT's own business identifiers (not the ImagingStudy's DICOM
+            // UID, not the Provenance's target search).
             guard let url = e.fullUrl?.value?.value, let type = e.request?.url.value?.value,
-                  let condition = e.request?.ifNoneExist?.value?.value, let bar = condition.firstIndex(of: "|") else { continue }
-            let value = percentDecode(String(condition[condition.index(after: bar)...]))
-            logical[url] = (type, F.identifier(c.identifierSystem, value))
+                  let condition = e.request?.ifNoneExist?.value?.value, condition.hasPrefix(prefix) else { continue }
+            logical[url] = (type, F.identifier(c.identifierSystem, percentDecode(String(condition.dropFirst(prefix.count)))))
         }
         guard case .serviceRequest(var sr)? = bundle.entry.compactMap(\.resource).first(where: { $0.resourceType == "ServiceRequest" }) else { return nil }
         func fix(_ ref: Reference) -> Reference {
             guard let target = ref.reference?.value?.value, let l = logical[target] else { return ref }
             return Reference(type: F.uri(l.type), identifier: l.id, display: ref.display)
         }
+        if let patientReference { sr.subject = F.ref(patientReference) }
         sr.requester = sr.requester.map(fix)
         sr.reasonReference = sr.reasonReference.map(fix)
         sr.supportingInfo = sr.supportingInfo.map(fix)

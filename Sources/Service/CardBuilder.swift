@@ -1,7 +1,10 @@
 // CDS Hooks cards from a stored screening (fhir-cds.md §1.5):
 //  - high risk → `warning`: summary under 140 characters, markdown detail with the probabilities and
-//    the largest contributions, a link to the explanation page, and one suggestion (recommended) that
-//    creates the fracture-liaison ServiceRequest, with override reasons for the clinician who declines;
+//    the largest contributions, a link to the explanation page, and — when the site delivers the
+//    referral through the card rather than in the results Bundle (`referOnHighRisk` false, so it is
+//    never created twice) — one recommended suggestion that creates the fracture-liaison
+//    ServiceRequest for the patient in the hook's context, with override reasons; with the Bundle's
+//    draft referral the detail says it is already in the record;
 //  - intermediate → `info` with the same detail and link, no suggestion;
 //  - lower → no card (`{"cards": []}`): a quiet service is read, a noisy one is ignored;
 //  - a CT still being analysed → one `info` card saying so.
@@ -37,7 +40,9 @@ public enum CardBuilder {
     ]
 
     /// The cards for one stored screening.
-    public static func cards(for r: ScreeningResult, hookInstance: String, reportURL: String, configuration: ScreeningConfiguration) -> [CDSHooks.Card] {
+    /// `patientID`: the hook context's `patientId`.
+    public static func cards(for r: ScreeningResult, hookInstance: String, patientID: String, reportURL: String,
+                             configuration: ScreeningConfiguration) -> [CDSHooks.Card] {
         let level = r.risk.category.level
         guard level == "high" || level == "intermediate" else { return [] }
         let ten = r.risk.probabilities.first { $0.years == 10 } ?? r.risk.probabilities.last
@@ -52,7 +57,9 @@ public enum CardBuilder {
             source: .init(label: "OsteoCT \(r.softwareVersion)", url: nil, topic: nil),
             suggestions: nil, selectionBehavior: nil, overrideReasons: nil,
             links: [.init(label: "Explanation page (why, CT pictures, what could change it)", url: reportURL, type: .absolute)])
-        if level == "high", configuration.referOnHighRisk, let sr = ScreeningBundleBuilder.referral(r, configuration: configuration) {
+        if level == "high" && configuration.referOnHighRisk {
+            card.detail = (card.detail ?? "") + "\n\nA draft referral to \(configuration.flsDisplay) is already in the record (placed by OsteoCT with these results)."
+        } else if level == "high", let sr = ScreeningBundleBuilder.referral(r, configuration: configuration, patientReference: "Patient/\(patientID)") {
             let json = FHIRCodec.encode(AnyResource(sr), format: .json, pretty: false)
             card.suggestions = [.init(label: "Refer to the fracture liaison service", uuid: uuid(hookInstance, "referral"), isRecommended: true,
                                       actions: [.init(type: .create, description: "Create a referral (ServiceRequest) to \(configuration.flsDisplay)",

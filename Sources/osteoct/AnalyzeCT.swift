@@ -223,7 +223,8 @@ func analyzeCT(scan: ScanResult, options: CalibrationOptions, height_m: Double? 
                 guard let landmarks = femurLandmarks(f) else { continue }
                 do {
                     let model = try FemurModel.build(mask: body.mask, value: f.side.label, density: { q in cal.density(hu: Double(v.voxels[q])) ?? 0 },
-                                                     femur: landmarks, loadCase: fe.loadCase, law: fe.law, voxel: fe.voxel)
+                                                     femur: landmarks, loadCase: fe.loadCase, law: fe.law, voxel: fe.voxel,
+                                                     equivalent: cal.equivalent?.rawValue ?? "none")
                     var (r, field, _) = try model.analyse()
                     r.side = f.side.rawValue
                     results.append(r)

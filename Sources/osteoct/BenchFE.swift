@@ -105,7 +105,8 @@ struct BenchFE: ParsableCommand {
                 guard let f = stage.femora.first(where: { $0.side == .left }) ?? stage.femora.first, let landmarks = femurLandmarks(f) else { return }
                 let cal = stage.calibration, v = stage.ct
                 model = try FemurModel.build(mask: stage.labels, value: f.side.label, density: { q in cal.density(hu: Double(v.voxels[q])) ?? 0 },
-                                             femur: landmarks, loadCase: .sidewaysFall, voxel: 1)
+                                             femur: landmarks, loadCase: .sidewaysFall, voxel: 1,
+                                             equivalent: cal.equivalent?.rawValue ?? "none")
             })
             guard let model else { throw CommandFailure("\(study): no measurable femur") }
             try measure("femur-1mm") { (model.operatorK, model.conditions, model.loadNodes) }

@@ -24,7 +24,7 @@ struct FECommand: ParsableCommand {
     @Option(help: "Load case: sideways-fall or stance.") var load: String = "sideways-fall"
     @Option(help: "Element size in mm (0.7, 1.0, 1.5, 2.0 are usual).") var voxel: Double = 1.0
     @Option(help: "Density → modulus law: keyak-ash (default) or morgan-neck.") var law: String = "keyak-ash"
-    @Option(help: "Bin the moduli into this many log-spaced materials before solving (0: every element its own modulus; --export-inp always bins into 256).")
+    @Option(help: "Bin the moduli into this many log-spaced materials before solving (0: every element its own modulus; --export-inp bins into this many, 256 when 0).")
     var bins: Int = 0
     @Option(help: "Pistoia critical volume, % of bone elements.") var criticalVolume: Double = 2
     @Option(help: "Pistoia critical strain (0.007 = 0.7 %).") var criticalStrain: Double = 0.007
@@ -88,7 +88,8 @@ struct FECommand: ParsableCommand {
                 var model: FemurModel
                 do {
                     model = try FemurModel.build(mask: stage.labels, value: s.label, density: { q in cal.density(hu: Double(v.voxels[q])) ?? 0 },
-                                                 femur: landmarks, loadCase: loadCase, law: densityLaw, voxel: voxel)
+                                                 femur: landmarks, loadCase: loadCase, law: densityLaw, voxel: voxel,
+                                                 equivalent: cal.equivalent?.rawValue ?? "none")
                 } catch { throw CommandFailure("\(s.rawValue) femur: \(error)") }
                 let suffix = sides.count > 1 ? "-\(s.rawValue)" : ""
                 if bins > 0 && exportInp == nil {
@@ -96,7 +97,7 @@ struct FECommand: ParsableCommand {
                 }
                 if let exportInp {
                     // The deck and the solve use the same binned moduli.
-                    let binned = model.operatorK.mesh.binned(bins: 256)
+                    let binned = model.operatorK.mesh.binned(bins: bins > 0 ? bins : 256)
                     model.operatorK = StiffnessOperator(mesh: binned.mesh, material: model.operatorK.material)
                     let deck = CalculiXDeck.write(model.operatorK, model.conditions, heading: "OsteoCT \(OsteoCTVersion.string) \(s.rawValue) femur, \(loadCase.rawValue), \(voxel) mm voxels",
                                                   solver: solver, reactionSets: [("NLOAD", model.loadNodes)])

@@ -67,6 +67,10 @@ struct FemurModelTests {
         let labels = try Volume(size: Dim3(n, n, 160), geometry: g, voxels: mask)
         let f = FemurLandmarks(headCentre: .zero, headRadius: 22, neckAxis: neckEnd, shaftPoint: Vec3(35, 0, -60), shaftAxis: Vec3(0, 0, 1),
                                lesserTrochanter: Vec3(30, 0, -55))
+        // The laws start from K2HPO4 density: a hydroxyapatite-calibrated CT is refused, saying why.
+        #expect(throws: FESolverError.self) {
+            try FemurModel.build(mask: labels, value: 3, density: { _ in 300 }, femur: f, loadCase: .sidewaysFall, voxel: 2, equivalent: "hydroxyapatite")
+        }
         let model = try FemurModel.build(mask: labels, value: 3, density: { _ in 300 }, femur: f, loadCase: .sidewaysFall, voxel: 2)
         #expect(!model.loadNodes.isEmpty && !model.trochanterNodes.isEmpty && !model.distalNodes.isEmpty)
         let (r, field, s) = try model.analyse()

@@ -38,6 +38,15 @@ struct ContributionChartTests {
         #expect(abs(c.bars.last!.x1 - (c.plotLeft + 7.2 * c.scale)) < 1e-9)
     }
 
+    @Test func totalsBelowZeroStayRightOfTheLabels() {
+        // A large lowering group first takes the running total below 0 before the rest raises it.
+        let c = ContributionChart(baselinePercent: 1.0, finalPercent: 0.5, horizonYears: 10,
+                                  factors: [.init(label: "A", modality: "m1", value: -4), .init(label: "B", modality: "m2", value: 3.5)], missing: [])
+        #expect(c.bars.allSatisfy { min($0.x0, $0.x1) >= 300 - 1e-9 }, "no bar over the label column")
+        for b in c.bars { #expect(abs((b.x1 - b.x0) - b.factor.value * c.scale) < 1e-9) }
+        #expect(c.bars[0].factor.label == "A" && abs(c.bars[0].x1 - (c.plotLeft - 3 * c.scale)) < 1e-9)  // the dip to −3 %
+    }
+
     @Test func svgCarriesSignsAndMissingInputs() throws {
         let c = ContributionChart(baselinePercent: 1.0, finalPercent: 7.2, horizonYears: 10, factors: factors, missing: ["serum CTX"])
         let svg = c.svg()

@@ -37,8 +37,11 @@ private func emptyMembers(_ v: AnyJSON, _ path: String = "$") -> [String] {
 struct CardBuilderTests {
     @Test func highRiskCardWithReferralSuggestion() throws {
         let r = try screening("patient-high-risk.json")
-        let cards = CardBuilder.cards(for: r, hookInstance: "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea", reportURL: "https://osteoct.example.org/reports/1",
-                                      configuration: ScreeningConfiguration())
+        // The site delivers the referral through the card, not in the results Bundle.
+        var cardDelivery = ScreeningConfiguration()
+        cardDelivery.referOnHighRisk = false
+        let cards = CardBuilder.cards(for: r, hookInstance: "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea", patientID: "123",
+                                      reportURL: "https://osteoct.example.org/reports/1", configuration: cardDelivery)
         let card = try #require(cards.first)
         #expect(cards.count == 1 && card.indicator == .warning)
         #expect(card.summary.count < 140, "\(card.summary.count) characters")
@@ -54,6 +57,7 @@ struct CardBuilderTests {
         #expect(action.type == .create)
         let bytes = try #require(action.resource?.bytes)
         #expect(!String(decoding: bytes, as: UTF8.self).contains("urn:uuid"))
+        #expect(String(decoding: bytes, as: UTF8.self).contains("\"Patient/123\""))
         let decoded = try FHIRCodec.decode(ServiceRequest.self, from: bytes)
         #expect(decoded.resource.performer.first?.reference?.value?.value == "HealthcareService/fracture-liaison-service")
         let errors = OsteoCTConformance.validator().validate(bytes, format: .json).filter { $0.severity <= .error }
@@ -61,14 +65,17 @@ struct CardBuilderTests {
         // uuids: RFC 9562 layout, version 8, stable for the same hook instance, different per role.
         let re = try Regex("^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
         #expect(card.uuid.map { $0.wholeMatch(of: re) != nil } == true)
-        #expect(card.uuid == CardBuilder.cards(for: r, hookInstance: "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea", reportURL: "x", configuration: ScreeningConfiguration()).first?.uuid)
+        #expect(card.uuid == CardBuilder.cards(for: r, hookInstance: "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea", patientID: "123", reportURL: "x", configuration: cardDelivery).first?.uuid)
         #expect(card.uuid != card.suggestions?.first?.uuid)
+        // When the results Bundle already carries the draft referral, the card suggests none (no duplicate) and says so.
+        let bundled = try #require(CardBuilder.cards(for: r, hookInstance: "e", patientID: "123", reportURL: "x", configuration: ScreeningConfiguration()).first)
+        #expect(bundled.suggestions == nil && bundled.selectionBehavior == nil && bundled.detail?.contains("already in the record") == true)
     }
 
     @Test func lowRiskIsQuietAndSummariesStayShort() throws {
-        #expect(CardBuilder.cards(for: try screening("patient-low-risk.json"), hookInstance: "a", reportURL: "u", configuration: ScreeningConfiguration()).isEmpty)
+        #expect(CardBuilder.cards(for: try screening("patient-low-risk.json"), hookInstance: "a", patientID: "1", reportURL: "u", configuration: ScreeningConfiguration()).isEmpty)
         for p in ["patient-conflicting.json", "patient-missing-data.json", "patient-high-risk.json"] {
-            for c in CardBuilder.cards(for: try screening(p), hookInstance: "b", reportURL: "u", configuration: ScreeningConfiguration()) {
+            for c in CardBuilder.cards(for: try screening(p), hookInstance: "b", patientID: "1", reportURL: "u", configuration: ScreeningConfiguration()) {
                 #expect(c.summary.count < 140 && (c.suggestions == nil) == (c.selectionBehavior == nil), "\(p)")
             }
         }

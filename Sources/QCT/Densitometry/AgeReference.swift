@@ -79,6 +79,11 @@ extension CTXA {
         r.zScoreReference = "\(reference.population), \(reference.source)" + (reference.scale.map { " (\($0) scale)" } ?? "")
             + String(format: "; age at the scan %.1f y", age)
         if beyond { r.notes.append(String(format: "age %.1f y is above the reference's last age band: that band is used", age)) }
+        // The DXA-equivalent values come from a line fitted against Lunar DXA (CTXA.swift); a table on
+        // another manufacturer's scale reads systematically apart.
+        if let scale = reference.scale, !scale.lowercased().contains("lunar"), r.equivalent == "K2HPO4" {
+            r.notes.append("the age reference is on the \(scale) scale while the DXA-equivalent values follow a line fitted against Lunar DXA: the Z-scores carry that scale difference")
+        }
         if !missing.isEmpty { r.notes.append("no Z-score for \(missing.joined(separator: ", ")): the reference has no band for that region at this age") }
     }
 }

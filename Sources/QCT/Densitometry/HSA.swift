@@ -156,7 +156,7 @@ public enum HSA {
         var hal: Double?, fnal: Double?
         if let l = lateral, let a = apex {
             fnal = l + a
-            if let bm = brim { hal = l + bm } else { notes.append("hip axis length not measured: no inner pelvic brim found along the neck axis within 60 mm of the head") }
+            if let bm = brim { hal = l + bm } else { notes.append("hip axis length not measured: no inner pelvic brim found along the neck axis within 50 mm past the head") }
         }
         return HSAResult(side: femur.side, sections: sections, neckShaftAngle_deg: axes.neckShaftAngle_deg, hipAxisLength_mm: hal,
                          femoralNeckAxisLength_mm: fnal, fullyMineralisedDensity_mgcm3: rhoC, equivalent: equivalent, method: methodText, notes: notes)

@@ -293,6 +293,7 @@ public enum FemurSegmenter {
         let g = mask.geometry, nx = mask.size.x, plane = nx * mask.size.y
         guard let kc = g.index(of: Vec3(head.center[0], head.center[1], head.center[2]))?.z else { return [] }
         let start = Int(kc.rounded())
+        guard box.k.contains(start) else { return [] }  // a head centre outside the femur's slices: nothing to trim safely
         let ks = up ? Array(max(start, box.k.lowerBound)...box.k.upperBound) : Array((box.k.lowerBound...min(start, box.k.upperBound)).reversed())
         guard ks.count >= 2 else { return [] }
         func area(_ k: Int) -> Int {
