@@ -225,7 +225,8 @@ public enum ReportPage {
     }
 
     /// The published threshold a value is read against, in words (WHO T-score categories; Pickhardt's
-    /// L1 HU; ACR L1–L2 trabecular vBMD; Keaveny's femoral strength is shown in its own section).
+    /// L1 HU; the proximal-femur HU of the CT colonography study; Prado's and Martin's skeletal muscle
+    /// index for women; femoral strength is shown in its own section).
     static func interpretation(_ m: CTMeasurement) -> String {
         switch (m.code, m.site) {
         case ("ctxa-tscore", _):
@@ -234,6 +235,8 @@ public enum ReportPage {
             return m.value <= 100 ? "≤ 100 HU: osteoporosis likely (Pickhardt)" : m.value > 160 ? "> 160 HU: normal likely (Pickhardt)" : "100–160 HU: indeterminate (Pickhardt)"
         case ("trabecular-attenuation", _) where m.site == "310651003" || m.site == "29627003":
             return m.value < 112 ? "< 112 HU: low (proximal femur HU, CT colonography study)" : "≥ 112 HU"
+        case ("skeletal-muscle-index", _):
+            return m.value < 38.5 ? "< 38.5 cm²/m²: low (Prado 2008; Martin 2013 < 41)" : m.value < 41 ? "38.5–41 cm²/m²: low by Martin 2013 (< 41), not by Prado 2008" : "≥ 41 cm²/m²: not low (Prado, Martin)"
         default:
             return "—"
         }

@@ -48,6 +48,12 @@ struct ReportPageTests {
         #expect(html.contains("alt=\"projection of the left femur\"") && html.contains("data:image/png;base64,iVBORw=="))
         #expect(html.contains("not compared: this strength is an index"))
         #expect(html.contains("≤ −2.5: osteoporosis range (WHO)"))
+        // Thresholds: skeletal muscle index by Prado (38.5) and Martin (41).
+        func smi(_ v: Double) -> String {
+            ReportPage.interpretation(CTMeasurement(code: "skeletal-muscle-index", kind: .bodyComposition, value: v, digits: 1, unit: "cm2/m2",
+                                                    site: "127954009", siteDisplay: "Skeletal muscle structure", side: nil, calibration: "calibration-none", roi: ""))
+        }
+        #expect(smi(37).hasPrefix("< 38.5") && smi(40).hasPrefix("38.5–41") && smi(45).hasPrefix("≥ 41"))
         // Chart labels carry her values: CT measurements as measured (per hip), EHR values as recorded.
         #expect(ReportPage.value(of: "ctxa_fn_tscore", in: r) == "left -2.7")
         let bmi = try #require(r.ehr?.evidence.first { $0.feature == "bmi" })
