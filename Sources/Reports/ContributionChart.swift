@@ -5,6 +5,7 @@
 // it. The sign is written beside every bar ("+1.2 pp", "−0.4 pp") and the two directions differ in
 // colour and in fill pattern (solid / hatched), so no meaning rests on colour alone.
 import Foundation
+import Screening
 
 public struct ContributionChart: Sendable {
     public struct Factor: Sendable, Equatable {
@@ -145,21 +146,7 @@ public struct ContributionChart: Sendable {
     }
 }
 
-/// HTML text escaping.
+/// HTML text escaping (the same as the FHIR narratives').
 public enum HTML {
-    public static func escape(_ s: String) -> String {
-        var out = ""
-        out.reserveCapacity(s.count)
-        for c in s {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(c)
-            }
-        }
-        return out
-    }
+    public static func escape(_ s: String) -> String { Markup.escape(s) }
 }

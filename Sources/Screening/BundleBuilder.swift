@@ -80,7 +80,15 @@ enum F {
         Narrative(status: FHIRPrimitive(.generated), div: FHIRPrimitive(FHIRXHTML("<div xmlns=\"http://www.w3.org/1999/xhtml\">" + html + "</div>")))
     }
 
-    static func escape(_ s: String) -> String {
+    static func escape(_ s: String) -> String { Markup.escape(s) }
+
+    static func meta(_ profile: String) -> Meta { Meta(profile: [FHIRPrimitive(FHIRCanonical(ScreeningBundleBuilder.profileBase + profile))]) }
+}
+
+/// Text for (X)HTML content and double-quoted attributes: & < > " escaped. Shared by the narratives
+/// and the explanation page.
+public enum Markup {
+    public static func escape(_ s: String) -> String {
         var out = ""
         for c in s {
             switch c {
@@ -93,13 +101,14 @@ enum F {
         }
         return out
     }
-
-    static func meta(_ profile: String) -> Meta { Meta(profile: [FHIRPrimitive(FHIRCanonical(ScreeningBundleBuilder.profileBase + profile))]) }
 }
 
 /// Deterministic urn:uuid values from names (FNV-1a 64 over two seeds → 128 bits, version nibble 8,
 /// RFC 9562 "custom" UUID): the same study gives the same fullUrls, so bundles are reproducible.
-enum StableUUID {
+public enum StableUUID {
+    /// The UUID alone (no urn:uuid: prefix).
+    public static func uuid(_ name: String) -> String { String(make(name).dropFirst("urn:uuid:".count)) }
+
     static func make(_ name: String) -> String {
         func fnv(_ seed: UInt64) -> UInt64 {
             var h: UInt64 = 0xcbf2_9ce4_8422_2325 ^ seed

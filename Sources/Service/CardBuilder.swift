@@ -105,20 +105,7 @@ public enum CardBuilder {
     }
 
     /// A deterministic RFC 9562 version-8 UUID from the hook instance and a role.
-    static func uuid(_ hookInstance: String, _ role: String) -> String {
-        func fnv(_ s: String, _ seed: UInt64) -> UInt64 {
-            var h = seed
-            for b in s.utf8 { h ^= UInt64(b); h &*= 0x100000001b3 }
-            return h
-        }
-        let key = hookInstance + "|" + role
-        var hi = fnv(key, 0xcbf29ce484222325), lo = fnv(key, 0x84222325cbf29ce4)
-        hi = (hi & ~0xF000) | 0x8000  // version 8
-        lo = (lo & ~(0xC000_0000_0000_0000 as UInt64)) | 0x8000_0000_0000_0000  // variant 10
-        let h = String(format: "%016llx", hi), l = String(format: "%016llx", lo)
-        let a = Array(h), b = Array(l)
-        return String(a[0..<8]) + "-" + String(a[8..<12]) + "-" + String(a[12..<16]) + "-" + String(b[0..<4]) + "-" + String(b[4..<16])
-    }
+    static func uuid(_ hookInstance: String, _ role: String) -> String { StableUUID.uuid("cds|" + hookInstance + "|" + role) }
 }
 
 /// Feature ids as words (the model's descriptions without their notes).
