@@ -9,12 +9,13 @@
 #      reference tissues and the contrast phase;
 #   5. hip-fracture risk for two example women from their feature files (Examples/features-*.json);
 #   6. the whole screening of the study for an example woman's EHR record (Examples/patients/) with
-#      the example site configuration: the CT part (calibration, femur regions, CTXA, spine, L3 body
-#      composition, QC pictures), the risk, the FHIR transaction Bundle in JSON and XML, validated,
-#      and the DICOM Segmentation, Structured Report and Secondary Captures;
+#      the example site configuration: the CT part (calibration, femur regions, CTXA, HSA, spine, L3
+#      and hip body composition, finite-element sideways fall with strain maps, QC pictures), the
+#      risk, the explanation page, the FHIR transaction Bundle in JSON and XML, validated, and the
+#      DICOM Segmentation, Structured Report and Secondary Captures;
 #   7. the phantom QA: every measured value beside the phantom's truth.
 # Output: out/example/ (study/dicom, study/labels.nii.gz, study/truth.json, study/density.nii.gz, inspect.json, ct.nii.gz,
-# calibration.json, screening/{bundle.json,bundle.xml,features.json,risk.json,measurements.json,labels.nii.gz,
+# calibration.json, screening/{report.html,bundle.json,bundle.xml,features.json,risk.json,measurements.json,labels.nii.gz,
 # femur-regions.nii.gz,qc/}, screening-dicom/{seg.dcm,sr.dcm,sc-*.dcm}, phantom-check.txt).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
