@@ -127,13 +127,13 @@ public enum ReportPage {
         if x.result.measurements.isEmpty {
             h += "<p>No CT measurement is reported.</p>"
         } else {
-            h += "<div class=\"scroll\"><table><thead><tr><th scope=\"col\">Measurement</th><th scope=\"col\">Where</th><th scope=\"col\">Value</th><th scope=\"col\">Against the threshold</th><th scope=\"col\">How</th></tr></thead><tbody>"
-            for m in x.result.measurements {
-                let value = String(format: "%.\(m.digits)f", m.value) + " " + displayUnit(m.unit)
-                h += "<tr><td>\(e(OsteoCTCodes.display(m.code)))</td><td>\(e(m.siteDisplay))\(m.side.map { " (\($0.rawValue))" } ?? "")</td><td class=\"num\">\(e(value))</td>"
-                h += "<td>\(e(interpretation(m)))</td><td class=\"how\">\(e(m.roi)); \(e(OsteoCTCodes.display(m.calibration)))</td></tr>"
+            // Key results first (the values read against a published threshold), everything in the
+            // full table below, so the page is scannable and nothing is hidden.
+            let key = x.result.measurements.filter { interpretation($0) != "—" }
+            if !key.isEmpty {
+                h += "<h3>Key results</h3>" + table(key)
             }
-            h += "</tbody></table></div>"
+            h += "<h3>All CT measurements (\(x.result.measurements.count))</h3>" + table(x.result.measurements)
         }
         if x.qualityFlags.isEmpty {
             h += "<p>Quality: no flags.</p>"
@@ -203,6 +203,17 @@ public enum ReportPage {
     static func label(_ id: String) -> String {
         guard let d = FeatureSchema.definition(id)?.description else { return id }
         return d.components(separatedBy: " (").first ?? d
+    }
+
+    /// Measurements with site, value, threshold reading and method.
+    static func table(_ ms: [CTMeasurement]) -> String {
+        var h = "<div class=\"scroll\"><table><thead><tr><th scope=\"col\">Measurement</th><th scope=\"col\">Where</th><th scope=\"col\">Value</th><th scope=\"col\">Against the threshold</th><th scope=\"col\">How</th></tr></thead><tbody>"
+        for m in ms {
+            let value = String(format: "%.\(m.digits)f", m.value) + " " + displayUnit(m.unit)
+            h += "<tr><td>\(e(OsteoCTCodes.display(m.code)))</td><td>\(e(m.siteDisplay))\(m.side.map { " (\($0.rawValue))" } ?? "")</td><td class=\"num\">\(e(value))</td>"
+            h += "<td>\(e(interpretation(m)))</td><td class=\"how\">\(e(m.roi)); \(e(OsteoCTCodes.display(m.calibration)))</td></tr>"
+        }
+        return h + "</tbody></table></div>"
     }
 
     static func figures(_ pictures: [ReportPicture]) -> String {

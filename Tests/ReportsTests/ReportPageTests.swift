@@ -48,6 +48,9 @@ struct ReportPageTests {
         #expect(html.contains("alt=\"projection of the left femur\"") && html.contains("data:image/png;base64,iVBORw=="))
         #expect(html.contains("not compared: this strength is an index"))
         #expect(html.contains("≤ −2.5: osteoporosis range (WHO)"))
+        // The T-score is a key result (read against a threshold) and is also in the full table.
+        #expect(html.contains("<h3>Key results</h3>") && html.contains("<h3>All CT measurements (1)</h3>"))
+        #expect(html.components(separatedBy: "≤ −2.5: osteoporosis range (WHO)").count - 1 == 2)
         // Thresholds: skeletal muscle index by Prado (38.5) and Martin (41).
         func smi(_ v: Double) -> String {
             ReportPage.interpretation(CTMeasurement(code: "skeletal-muscle-index", kind: .bodyComposition, value: v, digits: 1, unit: "cm2/m2",
