@@ -199,11 +199,7 @@ public enum ReportPage {
         }.joined(separator: ", ")
     }
 
-    /// A feature's name without its parenthesised notes.
-    static func label(_ id: String) -> String {
-        guard let d = FeatureSchema.definition(id)?.description else { return id }
-        return d.components(separatedBy: " (").first ?? d
-    }
+    static func label(_ id: String) -> String { FeatureSchema.name(id) }
 
     /// Measurements with site, value, threshold reading and method.
     static func table(_ ms: [CTMeasurement]) -> String {

@@ -186,5 +186,17 @@ public enum FeatureSchema {
 
     public static func definition(_ id: String) -> FeatureDefinition? { byID[id] }
 
+    /// A feature's name for people: its description without the parenthesised notes (the id when unknown).
+    public static func name(_ id: String) -> String {
+        guard let d = byID[id]?.description else { return id }
+        var i = d.startIndex
+        while i < d.endIndex {
+            let next = d.index(after: i)
+            if d[i] == " ", next < d.endIndex, d[next] == "(" { return String(d[..<i]) }
+            i = next
+        }
+        return d
+    }
+
     static let byID: [String: FeatureDefinition] = Dictionary(uniqueKeysWithValues: all.map { ($0.id, $0) })
 }

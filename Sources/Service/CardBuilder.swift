@@ -95,7 +95,7 @@ public enum CardBuilder {
             lines.append("")
             lines.append("Largest contributions (percentage points of the 10-year risk):")
             for v in top {
-                let name = FeatureLabel.name(v.group)
+                let name = FeatureSchema.name(v.group)
                 lines.append(String(format: "- %@: %@%.1f", name, v.percentagePoints >= 0 ? "+" : "−", abs(v.percentagePoints)))
             }
         }
@@ -106,12 +106,4 @@ public enum CardBuilder {
 
     /// A deterministic RFC 9562 version-8 UUID from the hook instance and a role.
     static func uuid(_ hookInstance: String, _ role: String) -> String { StableUUID.uuid("cds|" + hookInstance + "|" + role) }
-}
-
-/// Feature ids as words (the model's descriptions without their notes).
-enum FeatureLabel {
-    static func name(_ id: String) -> String {
-        guard let d = FeatureSchema.definition(id)?.description else { return id }
-        return d.components(separatedBy: " (").first ?? d
-    }
 }

@@ -83,7 +83,7 @@ public enum HipBodyCompositionAnalyzer {
         let femurLabels: Set<UInt8> = [FemurMask.Side.left.label, FemurMask.Side.right.label]
         for q in 0..<plane where inBody(q) { bone[q] = femurLabels.contains(labels[q + plane * k]) || hu(q) > boneHU }
         let maxHole = Int(boneHoleArea_cm2 / px_cm2)
-        for piece in pieces(of: bone.map { !$0 }, nx: nx, ny: ny) where piece.count <= maxHole {
+        for piece in SpineSegmenter.pieces(bone.map { !$0 }, w: nx, h: ny) where piece.count <= maxHole {
             if !piece.contains(where: { $0 % nx == 0 || $0 % nx == nx - 1 || $0 / nx == 0 || $0 / nx == ny - 1 }) {
                 for q in piece { bone[q] = true }
             }
@@ -101,14 +101,14 @@ public enum HipBodyCompositionAnalyzer {
         } }
         var cavity = [Bool](repeating: false, count: plane)
         let minFat = Int(cavityFatArea_cm2 / px_cm2)
-        for piece in pieces(of: innerFat, nx: nx, ny: ny) where piece.count >= minFat {
+        for piece in SpineSegmenter.pieces(innerFat, w: nx, h: ny) where piece.count >= minFat {
             let mx = piece.reduce(0.0) { $0 + Double($1 % nx) } / Double(piece.count)
             let my = piece.reduce(0.0) { $0 + Double($1 / nx) } / Double(piece.count)
             guard (g.world(mx, my, Double(k)).x - midlineX).magnitude <= cavityMidline_mm else { continue }
             for q in piece { cavity[q] = true }
         }
         // Enclosed: pieces of the rest of the slice that reach neither the body's outside nor the image edge.
-        for piece in pieces(of: cavity.map { !$0 }, nx: nx, ny: ny) where !piece.contains(where: { q in
+        for piece in SpineSegmenter.pieces(cavity.map { !$0 }, w: nx, h: ny) where !piece.contains(where: { q in
             !inBody(q) || q % nx == 0 || q % nx == nx - 1 || q / nx == 0 || q / nx == ny - 1
         }) {
             for q in piece { cavity[q] = true }
@@ -143,24 +143,5 @@ public enum HipBodyCompositionAnalyzer {
                                          intermuscularFatArea_cm2: Double(imat) * px_cm2, subcutaneousFatArea_cm2: Double(satN) * px_cm2,
                                          subcutaneousFatMeanHU: satN > 0 ? satSum / Double(satN) : nil, pelvicFatArea_cm2: Double(pelvic) * px_cm2,
                                          method: methodText, notes: notes), tissue)
-    }
-
-    /// 4-connected pieces of a 2-D mask (pixel indices).
-    static func pieces(of m: [Bool], nx: Int, ny: Int) -> [[Int]] {
-        var seen = [Bool](repeating: false, count: m.count)
-        var out: [[Int]] = []
-        for s in 0..<m.count where m[s] && !seen[s] {
-            var piece: [Int] = [], stack = [s]
-            seen[s] = true
-            while let q = stack.popLast() {
-                piece.append(q)
-                let i = q % nx, j = q / nx
-                for (ok, nb) in [(i > 0, q - 1), (i < nx - 1, q + 1), (j > 0, q - nx), (j < ny - 1, q + nx)] where ok && m[nb] && !seen[nb] {
-                    seen[nb] = true; stack.append(nb)
-                }
-            }
-            out.append(piece)
-        }
-        return out
     }
 }

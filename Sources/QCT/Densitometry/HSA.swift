@@ -219,8 +219,9 @@ public enum HSA {
             }
         }
         // Distances (mm) outside and inside the piece's edge (chamfer 3-4 on the pixel grid).
-        let outside = distance(from: piece, m: m)
-        let depth = distance(from: piece.map { !$0 }, m: m)
+        // (Spine's chamfer: distance to the nearest pixel outside the given mask; the window's edge is not bone.)
+        let outside = SpineSegmenter.distance(piece.map { !$0 }, w: m, h: m, sx: pixel, sy: pixel, edgeIsBackground: false)
+        let depth = SpineSegmenter.distance(piece, w: m, h: m, sx: pixel, sy: pixel, edgeIsBackground: false)
         // Soft tissue: ring 1.5–4 mm outside the piece, away from other bone.
         var ring: [Double] = []
         for q in 0..<(m * m) where !piece[q] && !near[q] && outside[q] >= rim && outside[q] <= 4 { ring.append(rho[q]) }
@@ -270,24 +271,6 @@ public enum HSA {
                           csa_cm2: csa / 100, csmi_cm4: csmi / 1e4, sectionModulus_cm3: csmi / dMax / 1000, outerDiameter_mm: dOuter,
                           dMax_mm: dMax, corticalThicknessMeasured_mm: measured, corticalFraction: f, corticalThicknessAnnulus_mm: ect,
                           bucklingRatio: ect > 0 ? dMax / ect : .infinity, trabecularDensity_mgcm3: trab, softTissueDensity_mgcm3: soft)
-    }
-
-    /// Chamfer (3-4) distance in mm from the `from` pixels (0 on them).
-    static func distance(from: [Bool], m: Int) -> [Double] {
-        let big = Double.infinity
-        var d = from.map { $0 ? 0.0 : big }
-        let s1 = pixel, s2 = pixel * 2.squareRoot()
-        for b in 0..<m { for a in 0..<m {
-            let q = a + m * b
-            if a > 0 { d[q] = min(d[q], d[q - 1] + s1) }
-            if b > 0 { d[q] = min(d[q], d[q - m] + s1); if a > 0 { d[q] = min(d[q], d[q - m - 1] + s2) }; if a < m - 1 { d[q] = min(d[q], d[q - m + 1] + s2) } }
-        } }
-        for b in stride(from: m - 1, through: 0, by: -1) { for a in stride(from: m - 1, through: 0, by: -1) {
-            let q = a + m * b
-            if a < m - 1 { d[q] = min(d[q], d[q + 1] + s1) }
-            if b < m - 1 { d[q] = min(d[q], d[q + m] + s1); if a < m - 1 { d[q] = min(d[q], d[q + m + 1] + s2) }; if a > 0 { d[q] = min(d[q], d[q + m - 1] + s2) } }
-        } }
-        return d
     }
 
     static func median(_ x: [Double]) -> Double {
