@@ -27,6 +27,21 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // The service (issue 8): HTTP server and client, store, JWTs, metrics, configuration, logs.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/jwt-kit", from: "5.8.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.1.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         // zlib: gzip for .nii.gz, raw deflate for the Deflated Explicit VR Little Endian transfer syntax.
@@ -52,13 +67,38 @@ let package = Package(
         .target(name: "BoneFE", dependencies: ["Imaging"], swiftSettings: strictSettings),
         // The explanation page a clinician reads: HTML with inline SVG charts and pictures.
         .target(name: "Reports", dependencies: ["Screening", "RiskModel"], swiftSettings: strictSettings),
-        // The CDS service: CDS Hooks cards and discovery (the HTTP server lands with issue 8).
-        .target(name: "Service", dependencies: ["Screening", "RiskModel", "FHIR"], swiftSettings: strictSettings),
+        // The CDS service: HTTP endpoints (CDS Hooks, FHIR, reports, health, metrics), the store and job
+        // queue, JWT trust, the EHR and PACS clients.
+        .target(
+            name: "Service",
+            dependencies: [
+                "Screening", "RiskModel", "FHIR", "Reports",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .target(name: "Screening", dependencies: ["FHIR", "RiskModel", "DICOM", "Imaging"], swiftSettings: strictSettings),
         .executableTarget(
             name: "osteoct",
             dependencies: [
-                "Imaging", "DICOM", "Phantom", "QCT", "BoneFE", "Reports", "RiskModel", "FHIR", "Screening",
+                "Imaging", "DICOM", "Phantom", "QCT", "BoneFE", "Reports", "RiskModel", "FHIR", "Screening", "Service",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -74,7 +114,15 @@ let package = Package(
         .testTarget(name: "RiskModelTests", dependencies: ["RiskModel"], swiftSettings: strictSettings),
         .testTarget(name: "QCTTests", dependencies: ["QCT", "Phantom", "Imaging"], swiftSettings: strictSettings),
         .testTarget(name: "BoneFETests", dependencies: ["BoneFE", "Imaging"], swiftSettings: strictSettings),
-        .testTarget(name: "ServiceTests", dependencies: ["Service", "Screening", "RiskModel", "FHIR"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "ServiceTests",
+            dependencies: [
+                "Service", "Screening", "RiskModel", "FHIR",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Screening", "RiskModel", "FHIR"], swiftSettings: strictSettings),
         .testTarget(name: "FHIRTests", dependencies: ["FHIR"], swiftSettings: strictSettings),
         .testTarget(name: "ScreeningTests", dependencies: ["Screening", "FHIR", "RiskModel"], swiftSettings: strictSettings),

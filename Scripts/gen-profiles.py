@@ -293,31 +293,38 @@ def capability_statement():
     def resource(type, profile, interactions, params):
         r = {"type": type}
         if profile:
-            r["supportedProfile"] = [f"{BASE}/StructureDefinition/{profile}"]
+            r["supportedProfile"] = [f"{BASE}/StructureDefinition/{p}" for p in (profile if isinstance(profile, list) else [profile])]
         r["interaction"] = [{"code": i} for i in interactions]
         r["searchParam"] = [{"name": n, "type": t} for n, t in params]
         return r
     read = ["read", "search-type"]
+    common = [("_id", "token"), ("_lastUpdated", "date"), ("identifier", "token")]
+    patient = [("patient", "reference"), ("subject", "reference")]
     return {
         "resourceType": "CapabilityStatement", "id": "osteoct", "url": f"{BASE}/CapabilityStatement/osteoct", "version": VERSION,
         "name": "OsteoCTCapabilityStatement", "title": "OsteoCT decision-support service", "status": "draft", "experimental": False,
         "date": DATE, "publisher": PUBLISHER,
-        "description": "What the OsteoCT service offers over FHIR R4: the screening results it writes (bone-health report, CT measurements, hip-fracture risk, fracture-liaison referral, alert flag, provenance) for read and search. Draft: the service is built in a later stage; the resources and profiles are final.",
-        "kind": "capability", "software": {"name": "OsteoCT", "version": VERSION}, "fhirVersion": "4.0.1",
+        "description": "What the OsteoCT service (`osteoct serve`, under /fhir) offers over FHIR R4: read and search of the screening results it produced (bone-health report, CT measurements, hip-fracture risk, fracture-liaison referral, alert flag, provenance, strain-map media, the study and device references). Results are also written to the EHR as a transaction Bundle with conditional creates on business identifiers.",
+        "kind": "instance", "software": {"name": "OsteoCT", "version": VERSION},
+        "implementation": {"description": "OsteoCT service: the resources of its own screenings (read-only)"},
+        "fhirVersion": "4.0.1",
         # MIME types (BCP 13, the bound value set); R4 also accepts the short forms "json"/"xml".
         "format": ["application/fhir+json", "application/fhir+xml"],
         "rest": [{
             "mode": "server",
-            "documentation": "Results are also sent to the EHR as a transaction Bundle with conditional creates on business identifiers.",
+            "documentation": "Read-only. Searches take _id, _lastUpdated (eq, ge, gt, le, lt), identifier (system|value or value), patient and subject (Patient/id or id) where the resource has a subject, _count (at most 200) and _format (json or xml; else the Accept header). Each call needs a bearer JWT of a trusted client with aud equal to the /fhir base URL, unless the service runs in development mode.",
+            "security": {"description": "Bearer JWT (ES384 or RS384) from a client in the service's trust file, aud = the /fhir base URL; every disclosure is recorded as an audit record."},
             "resource": [
-                resource("DiagnosticReport", "bone-health-report", read, [("patient", "reference"), ("subject", "reference"), ("code", "token"), ("date", "date"), ("identifier", "token")]),
-                resource("Observation", "ct-bone-observation", read, [("patient", "reference"), ("code", "token"), ("date", "date"), ("derived-from", "reference")]),
-                resource("RiskAssessment", "hip-fracture-risk", read, [("patient", "reference"), ("date", "date"), ("risk", "token"), ("probability", "number"), ("identifier", "token")]),
-                resource("ServiceRequest", "fls-referral", read, [("patient", "reference"), ("status", "token"), ("authored", "date")]),
-                resource("Flag", "hip-fracture-risk-flag", read, [("patient", "reference"), ("date", "date")]),
-                resource("Provenance", None, read, [("target", "reference")]),
+                resource("DiagnosticReport", "bone-health-report", read, common + patient),
+                resource("Observation", ["ct-bone-observation", "ct-body-composition-observation"], read, common + patient),
+                resource("RiskAssessment", "hip-fracture-risk", read, common + patient),
+                resource("ServiceRequest", "fls-referral", read, common + patient),
+                resource("Flag", "hip-fracture-risk-flag", read, common + patient),
+                resource("Media", None, read, common + patient),
+                resource("ImagingStudy", None, read, common + patient),
+                resource("Provenance", None, read, common),
+                resource("Device", None, read, common),
             ],
-            "interaction": [{"code": "transaction"}],
         }],
     }
 

@@ -19,6 +19,11 @@ public enum OsteoCTConformance {
         FHIRValidator(registry: registry, options: FHIRDecodingOptions(strict: strict))
     }
 
+    /// The service's CapabilityStatement (Profiles/CapabilityStatement-osteoct.json) as JSON.
+    public static var capabilityStatement: [UInt8] {
+        Array((EmbeddedConformance.files.first { $0.name == "CapabilityStatement-osteoct.json" }?.json ?? "").utf8)
+    }
+
     /// Canonical URLs of OsteoCT's resource profiles.
     public static var profileURLs: [String] {
         registry.structureDefinitions.keys.filter { !$0.hasSuffix("/laterality") && !$0.hasSuffix("/risk-contribution") }.sorted()

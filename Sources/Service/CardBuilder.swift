@@ -12,7 +12,7 @@
 // same call always gives the same cards.
 import FHIR
 import Foundation
-import RiskModel
+public import RiskModel
 public import Screening
 
 public enum CardBuilder {
@@ -39,30 +39,39 @@ public enum CardBuilder {
         CDSHooks.Coding(code: "patient-ineligible", system: "http://terminology.hl7.org/CodeSystem/non-adherence-reason-codes", display: "Not appropriate for this patient"),
     ]
 
-    /// The cards for one stored screening.
+    /// The cards for one screening (the CLI and tests; the service builds them from a stored `CardInput`).
     /// `patientID`: the hook context's `patientId`.
     public static func cards(for r: ScreeningResult, hookInstance: String, patientID: String, reportURL: String,
                              configuration: ScreeningConfiguration) -> [CDSHooks.Card] {
-        let level = r.risk.category.level
+        cards(for: CardInput(r, configuration: configuration), hookInstance: hookInstance, patientID: patientID,
+              reportURL: reportURL, flsDisplay: configuration.flsDisplay)
+    }
+
+    /// The cards from what the store keeps of a screening.
+    public static func cards(for input: CardInput, hookInstance: String, patientID: String, reportURL: String,
+                             flsDisplay: String) -> [CDSHooks.Card] {
+        let level = input.risk.category.level
         guard level == "high" || level == "intermediate" else { return [] }
-        let ten = r.risk.probabilities.first { $0.years == 10 } ?? r.risk.probabilities.last
+        let ten = input.risk.probabilities.first { $0.years == 10 } ?? input.risk.probabilities.last
         let percent = ten.map { String(format: "%.1f %%", $0.percent) } ?? "?"
-        let when = r.study.started.map { " (CT \($0))" } ?? ""
+        let when = input.studyStarted.map { " (CT \($0))" } ?? ""
         var summary = level == "high"
             ? "High hip-fracture risk: \(percent) in \(ten?.years ?? 10) years\(when). Consider fracture-liaison referral."
             : "Raised hip-fracture risk: \(percent) in \(ten?.years ?? 10) years\(when)."
         if summary.count >= 140 { summary = String(summary.prefix(138)) + "…" }
         var card = CDSHooks.Card(
-            uuid: uuid(hookInstance, "card"), summary: summary, detail: detail(r), indicator: level == "high" ? .warning : .info,
-            source: .init(label: "OsteoCT \(r.softwareVersion)", url: nil, topic: nil),
+            uuid: uuid(hookInstance, "card"), summary: summary, detail: detail(input.risk), indicator: level == "high" ? .warning : .info,
+            source: .init(label: "OsteoCT \(input.softwareVersion)", url: nil, topic: nil),
             suggestions: nil, selectionBehavior: nil, overrideReasons: nil,
             links: [.init(label: "Explanation page (why, CT pictures, what could change it)", url: reportURL, type: .absolute)])
-        if level == "high" && configuration.referOnHighRisk {
-            card.detail = (card.detail ?? "") + "\n\nA draft referral to \(configuration.flsDisplay) is already in the record (placed by OsteoCT with these results)."
-        } else if level == "high", let sr = ScreeningBundleBuilder.referral(r, configuration: configuration, patientReference: "Patient/\(patientID)") {
+        if level == "high" && input.referralInRecord {
+            card.detail = (card.detail ?? "") + "\n\nA draft referral to \(flsDisplay) is already in the record (placed by OsteoCT with these results)."
+        } else if level == "high", let referral = input.referral, var sr = try? FHIRCodec.decode(ServiceRequest.self, from: Array(referral.utf8), format: .json).resource {
+            // The suggestion creates the referral for the patient in the hook's context.
+            sr.subject = Reference(reference: FHIRPrimitive(FHIRString("Patient/\(patientID)")))
             let json = FHIRCodec.encode(AnyResource(sr), format: .json, pretty: false)
             card.suggestions = [.init(label: "Refer to the fracture liaison service", uuid: uuid(hookInstance, "referral"), isRecommended: true,
-                                      actions: [.init(type: .create, description: "Create a referral (ServiceRequest) to \(configuration.flsDisplay)",
+                                      actions: [.init(type: .create, description: "Create a referral (ServiceRequest) to \(flsDisplay)",
                                                       resource: RawJSON(json), resourceId: nil)])]
             card.selectionBehavior = "at-most-one"
             card.overrideReasons = overrideReasons
@@ -79,8 +88,7 @@ public enum CardBuilder {
     }
 
     /// Markdown: probabilities, the largest contributions, what is missing, the disclaimer.
-    static func detail(_ r: ScreeningResult) -> String {
-        let risk = r.risk
+    static func detail(_ risk: RiskResult) -> String {
         var lines: [String] = []
         if let ten = risk.probabilities.first(where: { $0.years == 10 }) {
             var s = String(format: "**10-year hip-fracture probability %.1f %%**", ten.percent)
@@ -106,4 +114,32 @@ public enum CardBuilder {
 
     /// A deterministic RFC 9562 version-8 UUID from the hook instance and a role.
     static func uuid(_ hookInstance: String, _ role: String) -> String { StableUUID.uuid("cds|" + hookInstance + "|" + role) }
+}
+
+/// What a CDS card needs of a screening, kept by the store (JSON) so hooks are answered without
+/// rebuilding the screening: the risk with its explanation, the study date, the version, and the
+/// referral a card may offer.
+public struct CardInput: Codable, Sendable {
+    public var risk: RiskResult
+    /// The CT's date (FHIR date), shown in the summary.
+    public var studyStarted: String?
+    public var softwareVersion: String
+    /// The stand-alone fracture-liaison ServiceRequest (FHIR JSON) a high-risk card offers to create;
+    /// nil when the results Bundle already placed it (`referralInRecord`) or the risk is not high.
+    public var referral: String?
+    /// The results Bundle carries the referral itself (`referOnHighRisk`): the card says so instead.
+    public var referralInRecord: Bool
+
+    public init(risk: RiskResult, studyStarted: String?, softwareVersion: String, referral: String?, referralInRecord: Bool) {
+        self.risk = risk; self.studyStarted = studyStarted; self.softwareVersion = softwareVersion
+        self.referral = referral; self.referralInRecord = referralInRecord
+    }
+
+    public init(_ r: ScreeningResult, configuration: ScreeningConfiguration) {
+        let high = r.risk.category.level == "high"
+        let sr = high && !configuration.referOnHighRisk ? ScreeningBundleBuilder.referral(r, configuration: configuration) : nil
+        self.init(risk: r.risk, studyStarted: r.study.started, softwareVersion: r.softwareVersion,
+                  referral: sr.map { String(decoding: FHIRCodec.encode(AnyResource($0), format: .json, pretty: false), as: UTF8.self) },
+                  referralInRecord: high && configuration.referOnHighRisk)
+    }
 }

@@ -8,6 +8,7 @@ import QCT
 import Reports
 import RiskModel
 import Screening
+import Service
 
 struct AnalyzeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,9 +19,12 @@ struct AnalyzeCommand: ParsableCommand {
             Bundle (Patient, Observation, Condition, MedicationStatement/Request, FamilyMemberHistory).
             Writes into --out: bundle.json and bundle.xml (the transaction Bundle, validated against
             OsteoCT's profiles before anything is written), features.json (every feature with the
-            resource and date it came from, stale and superseded values) and risk.json.
-            Not yet measured: the quantitative-CT core (bone density, CTXA, HSA, FE, muscle) is a later
-            stage; until then the report says so and the risk rests on the EHR data.
+            resource and date it came from, stale and superseded values), risk.json, measurements.json,
+            report.html (the explanation page) and, when the risk is high and the site configuration
+            does not place the referral in the Bundle, referral.json (the fracture-liaison
+            ServiceRequest a CDS card offers).
+            The CT is measured (calibration, bone density, CTXA, HSA, finite elements, muscle and fat);
+            when it cannot be, the report says why and the risk rests on the EHR data.
             Reproducible: the same inputs and --issued give byte-identical files (without --issued,
             SOURCE_DATE_EPOCH is used when set, else the current time).
             """)
@@ -192,6 +196,10 @@ struct AnalyzeCommand: ParsableCommand {
         }
         let bundle = ScreeningBundleBuilder.build(result, configuration: configuration)
 
+        // The stand-alone referral a CDS card offers when the Bundle does not place it (`referOnHighRisk` false).
+        let referral: [(name: String, bytes: [UInt8])] = CardInput(result, configuration: configuration).referral.map {
+            [(name: "referral.json", bytes: Array($0.utf8) + [0x0A])]
+        } ?? []
         // Validate before writing anything.
         let issues = OsteoCTConformance.validator().validate(AnyResource(bundle))
         let errors = issues.filter { $0.severity <= .error }
@@ -208,7 +216,7 @@ struct AnalyzeCommand: ParsableCommand {
             (name: "risk.json", bytes: [UInt8](try JSONOut.encode(risk)) + [0x0A]),
             (name: "measurements.json", bytes: [UInt8](try JSONOut.encode(ctFile)) + [0x0A]),
             (name: "report.html", bytes: Array(report.utf8)),
-        ] + maps, into: out)
+        ] + referral + maps, into: out)
         if let dicomOut {
             guard !dicomFiles.isEmpty else {
                 throw CommandFailure("--dicom-out: nothing to write (the CT was not analysed: \(ctFile.reason ?? ctNothingReason(ctFile))); the other results are in \(out)")
