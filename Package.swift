@@ -72,7 +72,7 @@ let package = Package(
         .target(
             name: "Service",
             dependencies: [
-                "Screening", "RiskModel", "FHIR", "Reports",
+                "Screening", "RiskModel", "FHIR", "Reports", "DICOM",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -100,6 +100,7 @@ let package = Package(
             dependencies: [
                 "Imaging", "DICOM", "Phantom", "QCT", "BoneFE", "Reports", "RiskModel", "FHIR", "Screening", "Service",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),

@@ -29,6 +29,24 @@ public struct ServiceConfiguration: Sendable {
     /// Seconds a job's lease lasts without a heartbeat.
     public var leaseSeconds = 120.0
     public var jobPolicy = JobPolicy()
+    /// Where jobs keep their studies and analysis folders (default: beside the store).
+    public var workDirectory: String?
+    /// The `osteoct` executable that analyses (default: the running one).
+    public var analyzerExecutable: String?
+    public var analysisTimeoutSeconds = 1800.0
+
+    // the EHR
+    public var ehr: EHRSettings?
+
+    // the PACS (DICOMweb)
+    /// DICOMweb base URL (e.g. http://127.0.0.1:8042/dicom-web) studies are retrieved from.
+    public var dicomwebURL: String?
+    /// Orthanc's REST base (e.g. http://127.0.0.1:8042) whose /changes announce stable studies.
+    public var orthancURL: String?
+    /// Seconds between polls of Orthanc's /changes.
+    public var orthancPollSeconds = 2.0
+    /// Store the DICOM SEG/SR/SC results back in the PACS (STOW-RS, confirmed by QIDO-RS).
+    public var storeResultsInPACS = false
 
     // security
     /// Development mode: no JWTs checked, everything open. Never in production; logged loudly.
@@ -85,6 +103,24 @@ public struct ServiceConfiguration: Sendable {
             c.workers = try r.value("workers.count", default: c.workers) { try r.requiredInt(forKey: $0) }
             c.leaseSeconds = try r.value("workers.leaseSeconds", default: c.leaseSeconds) { try r.requiredDouble(forKey: $0) }
             c.jobPolicy.maxAttempts = try r.value("workers.maxAttempts", default: c.jobPolicy.maxAttempts) { try r.requiredInt(forKey: $0) }
+            c.workDirectory = try r.optionalString("workers.workDirectory").map(resolve)
+            c.analyzerExecutable = try r.optionalString("workers.analyzer").map(resolve)
+            c.analysisTimeoutSeconds = try r.value("workers.analysisTimeoutSeconds", default: c.analysisTimeoutSeconds) { try r.requiredDouble(forKey: $0) }
+            if let base = try r.optionalString("ehr.baseUrl") {
+                var e = EHRSettings(baseURL: base)
+                e.clientID = try r.optionalString("ehr.clientId")
+                e.privateJWK = try r.optionalString("ehr.privateKey").map(resolve).map { path throws -> String in
+                    guard let d = FileManager.default.contents(atPath: path) else { throw ServiceError.configuration("ehr.privateKey \(path) cannot be read") }
+                    return String(decoding: d, as: UTF8.self)
+                }
+                e.tokenURL = try r.optionalString("ehr.tokenUrl")
+                if let scope = try r.optionalString("ehr.scope") { e.scope = scope }
+                c.ehr = e
+            }
+            c.dicomwebURL = try r.optionalString("pacs.dicomwebUrl")
+            c.orthancURL = try r.optionalString("pacs.orthancUrl")
+            c.orthancPollSeconds = try r.value("pacs.orthancPollSeconds", default: c.orthancPollSeconds) { try r.requiredDouble(forKey: $0) }
+            c.storeResultsInPACS = try r.value("pacs.storeResults", default: false) { try r.requiredBool(forKey: $0) }
             c.development = try r.value("security.development", default: false) { try r.requiredBool(forKey: $0) }
             c.subscriptionSecret = try r.optionalString("security.subscriptionSecret", secret: true)
             c.reportLinkSecret = try r.optionalString("security.reportLinkSecret", secret: true)
@@ -104,7 +140,16 @@ public struct ServiceConfiguration: Sendable {
         if let u = c.publicURL, URL(string: u)?.scheme.map({ ["http", "https"].contains($0) }) != true {
             throw .configuration("server.publicURL '\(u)' is not an http(s) URL")
         }
+        for (key, u) in [("ehr.baseUrl", c.ehr?.baseURL), ("pacs.dicomwebUrl", c.dicomwebURL), ("pacs.orthancUrl", c.orthancURL)] {
+            if let u, URL(string: u)?.scheme.map({ ["http", "https"].contains($0) }) != true { throw .configuration("\(key) '\(u)' is not an http(s) URL") }
+        }
+        if c.storeResultsInPACS && c.dicomwebURL == nil { throw .configuration("pacs.storeResults needs pacs.dicomwebUrl (where to STOW the results)") }
         return c
+    }
+
+    /// The folder jobs work in.
+    public var jobsDirectory: String {
+        workDirectory ?? ((storePath as NSString).deletingLastPathComponent as NSString).appendingPathComponent("work")
     }
 
     /// The trust file: `{"cdsClients": [{"iss": …, "jwks": {"keys": […]}, "jku": ["https://…"]}]}`.

@@ -3,6 +3,7 @@
 //   GET  /cds-services                              CDS Hooks discovery
 //   POST /cds-services/{id}                         patient-view, order-select, order-sign → cards
 //   POST /cds-services/{id}/feedback                accepted / overridden outcomes, stored
+//   POST /subscriptions/notify                      FHIR Subscription notifications (R4 backport)
 //   GET  /reports/{id}?exp=&sig=                    the explanation page (signed link from a card)
 //   GET  /fhir/metadata, /fhir/{type}[/{id}]        CapabilityStatement, read and search of OsteoCT's results
 // Secure by default: with no trusted client configured, every call that would disclose patient
@@ -18,6 +19,8 @@ public import Logging
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import ServiceLifecycle
+import UnixSignals
 import Screening
 
 public final class OsteoCTService: Sendable {
@@ -29,6 +32,10 @@ public final class OsteoCTService: Sendable {
     let logger: Logger
     let http: HTTPClient
     let started = Date()
+    /// The EHR, when configured (`ehr.baseUrl`).
+    let ehr: EHRClient?
+    /// The PACS's DICOMweb, when configured (`pacs.dicomwebUrl`).
+    let dicomweb: DICOMwebClient?
 
     public init(configuration: ServiceConfiguration, store: Store, logger: Logger) throws(ServiceError) {
         self.configuration = configuration
@@ -38,11 +45,14 @@ public final class OsteoCTService: Sendable {
         links = ReportLinks(secret: configuration.reportLinkSecret, lifetimeHours: configuration.reportLinkHours)
         var c = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5), read: .seconds(10)))
         c.httpVersion = .http1Only
-        http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: c)
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: c)
+        http = client
         do {
-            trust = try CDSTrust(clients: configuration.trustedClients, fetcher: JWKSClient(http: http))
+            trust = try CDSTrust(clients: configuration.trustedClients, fetcher: JWKSClient(http: client))
+            ehr = try configuration.ehr.map { s throws(ServiceError) in try EHRClient(settings: s, http: client) }
+            dicomweb = configuration.dicomwebURL.map { DICOMwebClient(baseURL: $0, http: client) }
         } catch {
-            try? http.syncShutdown()
+            try? client.syncShutdown()
             throw error
         }
         if configuration.development {
@@ -83,6 +93,7 @@ public final class OsteoCTService: Sendable {
         router.get("/cds-services") { _, _ in try Self.json(CardBuilder.discovery()) }
         router.post("/cds-services/{id}") { request, context in try await self.hook(request, context) }
         router.post("/cds-services/{id}/feedback") { request, context in try await self.feedback(request, context) }
+        router.post("/subscriptions/notify") { request, context in try await self.notification(request, context) }
         router.get("/reports/{id}") { request, context in try await self.report(request, context) }
         router.get("/fhir/metadata") { request, _ in try self.metadata(request) }
         router.get("/fhir/{type}") { request, context in try await self.search(request, context) }
@@ -241,5 +252,31 @@ struct JWKSClient: JWKSFetching {
         let response = try await http.execute(request, timeout: .seconds(10))
         guard response.status == .ok else { throw ServiceError.refused(status: 401, "GET \(url) answered \(response.status.code)") }
         return Array(buffer: try await response.body.collect(upTo: 65_536))
+    }
+}
+
+extension OsteoCTService {
+    /// `osteoct serve`: the HTTP server, the workers and (when configured) the Orthanc follower,
+    /// until SIGTERM or SIGINT; then the server stops taking calls, running jobs are abandoned to
+    /// their leases (taken up again at the next start) and the store is closed.
+    public static func serve(configuration: ServiceConfiguration, logger: Logger,
+                             onListening: @escaping @Sendable (String) async -> Void = { _ in }) async throws {
+        let store = try Store(path: configuration.storePath)
+        let service = try OsteoCTService(configuration: configuration, store: store, logger: logger)
+        if let ehr = service.ehr {
+            for problem in await ehr.checkCapabilities() { logger.warning("EHR: \(problem)") }
+        }
+        let scheme = configuration.tlsCertificate == nil ? "http" : "https"
+        let app = try service.application { port in
+            await onListening("\(scheme)://\(configuration.host):\(port ?? configuration.port)")
+        }
+        var services: [any ServiceLifecycle.Service] = [app, JobRunner(service: service)]
+        if let orthanc = configuration.orthancURL { services.append(OrthancChanges(service: service, baseURL: orthanc)) }
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do { try await group.run() } catch {
+            await service.shutdown()
+            throw error
+        }
+        await service.shutdown()
     }
 }

@@ -117,6 +117,10 @@ public final class Store: Sendable {
                     detail TEXT
                 );
                 CREATE INDEX audit_patient ON audit (patient_id, recorded);
+                CREATE TABLE cursor (
+                    name TEXT PRIMARY KEY,
+                    value TEXT NOT NULL
+                );
                 """)
         }
         return m
@@ -309,6 +313,20 @@ extension Store {
 
     public func eventCount() async throws(ServiceError) -> Int {
         try await read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM event") ?? 0 }
+    }
+}
+
+// MARK: - Cursors (where a poller got to)
+
+extension Store {
+    public func cursor(_ name: String) async throws(ServiceError) -> String? {
+        try await read { db in try String.fetchOne(db, sql: "SELECT value FROM cursor WHERE name = ?", arguments: [name]) }
+    }
+
+    public func setCursor(_ name: String, _ value: String) async throws(ServiceError) {
+        try await write { db in
+            try db.execute(sql: "INSERT INTO cursor (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value", arguments: [name, value])
+        }
     }
 }
 

@@ -1,0 +1,119 @@
+// FHIR Subscription notifications (R4 Subscriptions Backport IG, fhir-cds.md §3.2) at
+// `POST /subscriptions/notify`: a `history` Bundle whose first entry is the status Parameters —
+// `handshake` and `heartbeat` are acknowledged, `event-notification` carries `notification-event`s
+// (event number, focus). With `full-resource` content the focus is in the Bundle; with `id-only`
+// it is read from the EHR. An ImagingStudy focus goes to the intake; each event is handled once
+// (subscription + event number), in whatever order they come.
+// The channel is authenticated by the header the Subscription asked the EHR to send
+// (`Authorization: Bearer <security.subscriptionSecret>`).
+import Crypto
+import Foundation
+import Hummingbird
+import HTTPTypes
+import NIOCore
+
+extension OsteoCTService {
+    func notification(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        try authorizeChannel(request)
+        guard case .object(let bundle)? = try? JSONDecoder().decode(AnyJSON.self, from: Data(Array(buffer: try await body(request)))),
+              case .string("Bundle")? = bundle["resourceType"], case .array(let entries)? = bundle["entry"],
+              case .object(let first)? = entries.first, case .object(let status)? = first["resource"],
+              case .string("Parameters")? = status["resourceType"], case .array(let parameters)? = status["parameter"] else {
+            throw OutcomeError(.badRequest, code: "structure", "not a subscription notification: a Bundle whose first entry is the status Parameters (Subscriptions Backport, R4)")
+        }
+        func value(_ name: String, in params: [AnyJSON]) -> AnyJSON? {
+            for case .object(let p) in params {
+                if case .string(name)? = p["name"] {
+                    for key in ["valueCode", "valueString", "valueReference", "valueCanonical", "valueUnsignedInt", "valueInstant"] { if let v = p[key] { return v } }
+                }
+            }
+            return nil
+        }
+        guard case .string(let type)? = value("type", in: parameters) else {
+            throw OutcomeError(.badRequest, code: "required", "the status Parameters has no 'type' (handshake, heartbeat, event-notification)")
+        }
+        var subscription = "unknown"
+        if case .object(let ref)? = value("subscription", in: parameters), case .string(let r)? = ref["reference"] { subscription = r }
+        guard type == "event-notification" else {
+            metrics.event(source: "subscription-\(type)", new: true)
+            return Response(status: .ok)
+        }
+        // Resources sent with the notification (full-resource), by reference and by full URL.
+        var included: [String: [String: AnyJSON]] = [:]
+        for case .object(let e) in entries.dropFirst() {
+            guard case .object(let r)? = e["resource"], case .string(let t)? = r["resourceType"] else { continue }
+            if case .string(let id)? = r["id"] { included["\(t)/\(id)"] = r }
+            if case .string(let full)? = e["fullUrl"] { included[full] = r }
+        }
+        var outcomes: [String] = []
+        for case .object(let p) in parameters {
+            guard case .string("notification-event")? = p["name"], case .array(let parts)? = p["part"] else { continue }
+            guard case .string(let number)? = value("event-number", in: parts) else {
+                throw OutcomeError(.badRequest, code: "required", "a notification-event has no event-number")
+            }
+            guard case .object(let focusRef)? = value("focus", in: parts), case .string(let focus)? = focusRef["reference"] else {
+                outcomes.append("no-focus"); continue
+            }
+            outcomes.append(try await notificationEvent(subscription: subscription, number: number, focus: focus, included: included).rawValue)
+        }
+        return try Self.json(["outcomes": outcomes])
+    }
+
+    func notificationEvent(subscription: String, number: String, focus: String, included: [String: [String: AnyJSON]]) async throws -> IntakeOutcome {
+        // "ImagingStudy/123", or an absolute URL ending in it.
+        let parts = focus.split(separator: "/")
+        guard parts.count >= 2 else { throw OutcomeError(.badRequest, code: "value", "focus '\(focus)' is not a resource reference") }
+        let type = String(parts[parts.count - 2]), id = String(parts[parts.count - 1])
+        guard type == "ImagingStudy" else {
+            // Record changes (Observation, Condition, MedicationStatement) are acknowledged; re-scoring
+            // from them is a later step of issue 8 (see the README's service section).
+            metrics.event(source: "subscription-\(type)", new: true)
+            return .duplicate
+        }
+        var study = included[focus] ?? included["\(type)/\(id)"]
+        if study == nil {
+            guard let ehr else { throw OutcomeError(.unprocessableContent, code: "not-supported", "id-only notification but no EHR is configured to read \(type)/\(id) from") }
+            do {
+                if let bytes = try await ehr.read("\(type)/\(id)"), case .object(let o)? = try? JSONDecoder().decode(AnyJSON.self, from: Data(bytes)) { study = o }
+            } catch {
+                // 503: the EHR will send it again (or the poller finds it); nothing is lost.
+                throw OutcomeError(.serviceUnavailable, code: "transient", "reading the ImagingStudy from the EHR failed: \(error.message)")
+            }
+        }
+        guard let study else { return .noPatient }
+        var uid: String?
+        if case .array(let ids)? = study["identifier"] {
+            for case .object(let i) in ids {
+                if case .string("urn:dicom:uid")? = i["system"], case .string(let v)? = i["value"] { uid = v.hasPrefix("urn:oid:") ? String(v.dropFirst(8)) : v }
+            }
+        }
+        guard let uid else { throw OutcomeError(.unprocessableContent, code: "required", "ImagingStudy/\(id) has no urn:dicom:uid identifier (the Study Instance UID)") }
+        if case .string(let s)? = study["status"], s != "available" { return .duplicate }
+        var patient: String?
+        if case .object(let subject)? = study["subject"], case .string(let ref)? = subject["reference"], ref.hasPrefix("Patient/") { patient = String(ref.dropFirst(8)) }
+        var version = 1
+        if case .number(let n)? = study["numberOfInstances"], n >= 1 { version = Int(n) }
+        do {
+            return try await studyAnnounced(source: "subscription", eventKey: "subscription:\(subscription):\(number)", studyUID: uid, version: version,
+                                            patientID: patient, mrn: nil)
+        } catch {
+            throw OutcomeError(.serviceUnavailable, code: "transient", "\(error)")
+        }
+    }
+
+    /// The notification channel's secret, compared in constant time.
+    func authorizeChannel(_ request: Request) throws {
+        if configuration.development { return }
+        guard let secret = configuration.subscriptionSecret else {
+            metrics.refused(endpoint: "subscriptions")
+            throw OutcomeError(.forbidden, code: "security", "no security.subscriptionSecret is configured, so no notification is accepted")
+        }
+        let given = request.headers[.authorization] ?? ""
+        let expected = "Bearer " + secret
+        guard Data(SHA256.hash(data: Data(given.utf8))) == Data(SHA256.hash(data: Data(expected.utf8))) else {
+            metrics.refused(endpoint: "subscriptions")
+            throw OutcomeError(.unauthorized, code: "login", "the notification does not carry the subscription's secret (Authorization: Bearer …)",
+                               headers: [.wwwAuthenticate: "Bearer"])
+        }
+    }
+}

@@ -1,0 +1,236 @@
+// The workers: a bounded number of loops that claim jobs from the store and run them, renewing the
+// lease while they work. Job kinds:
+//   analyze — get the study (a folder, or WADO-RS from the PACS) and the woman's record (the EHR, or a
+//             file), run `osteoct analyze` in a child process, store the screening (once per study
+//             version), queue its delivery to the EHR and, when configured, store the DICOM results
+//             in the PACS;
+//   deliver — POST the transaction Bundle to the EHR. Its entries are conditional creates on
+//             OsteoCT's business identifiers, so a delivery repeated after a crash creates nothing
+//             twice.
+// A job that fails for a reason that may pass (EHR or PACS unreachable, 5xx, 429, a killed process)
+// is retried with backoff; other failures, and retries past the limit, are dead-lettered for
+// `osteoct replay`.
+import DICOM
+public import Foundation
+import Logging
+public import ServiceLifecycle
+
+/// What an `analyze` job carries.
+public struct AnalyzeJob: Codable, Sendable, Equatable {
+    public var studyUID: String
+    /// The EHR's Patient id.
+    public var patientID: String
+    /// A DICOM folder to analyse (demo, batch); else the study is retrieved from `pacs.dicomwebUrl`.
+    public var studyPath: String?
+    /// The woman's record as a FHIR Bundle file (demo, tests); else read from the EHR.
+    public var patientBundle: String?
+    public init(studyUID: String, patientID: String, studyPath: String? = nil, patientBundle: String? = nil) {
+        self.studyUID = studyUID; self.patientID = patientID; self.studyPath = studyPath; self.patientBundle = patientBundle
+    }
+}
+
+struct DeliverJob: Codable, Sendable {
+    var screeningID: String
+}
+
+/// A job's failure and whether to try again.
+struct JobFailure: Error, CustomStringConvertible {
+    var message: String
+    var retryable: Bool
+    var description: String { message }
+}
+
+public struct JobRunner: Service {
+    let service: OsteoCTService
+    let analyzer: any StudyAnalyzer
+    let name: String
+
+    public init(service: OsteoCTService, analyzer: (any StudyAnalyzer)? = nil) {
+        self.service = service
+        self.analyzer = analyzer ?? ProcessAnalyzer(executable: service.configuration.analyzerExecutable,
+                                                    timeoutSeconds: service.configuration.analysisTimeoutSeconds)
+        name = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
+    }
+
+    public func run() async throws {
+        await withDiscardingTaskGroup { group in
+            for i in 0..<service.configuration.workers {
+                group.addTask { await loop(worker: "\(name)#\(i)") }
+            }
+        }
+    }
+
+    func loop(worker: String) async {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                if let job = try await service.store.claim(worker: worker, lease: service.configuration.leaseSeconds) {
+                    await execute(job, worker: worker)
+                    continue
+                }
+            } catch {
+                service.logger.error("cannot claim a job", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: .milliseconds(500))
+        }
+    }
+
+    /// Runs one job to its end state, renewing its lease; stops the work if the lease is lost.
+    public func execute(_ job: Job, worker: String) async {
+        let store = service.store, lease = service.configuration.leaseSeconds
+        let log = service.logger
+        let started = ContinuousClock.now
+        let outcome: Result<Void, JobFailure> = await withTaskGroup(of: Result<Void, JobFailure>?.self) { group in
+            group.addTask {
+                do { try await perform(job); return .success(()) } catch let f as JobFailure { return .failure(f) } catch is CancellationError {
+                    return .failure(JobFailure(message: "stopped (lease lost or shutdown)", retryable: true))
+                } catch {
+                    return .failure(JobFailure(message: "\(error)", retryable: false))
+                }
+            }
+            group.addTask {
+                // Heartbeats at a third of the lease; a lost lease ends the work.
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(lease / 3))
+                    if Task.isCancelled { return nil }
+                    if (try? await store.heartbeat(job: job.id, worker: worker, lease: lease)) == false {
+                        return .failure(JobFailure(message: "lease lost: another worker has the job", retryable: true))
+                    }
+                }
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first ?? .failure(JobFailure(message: "stopped", retryable: true))
+        }
+        let seconds = Double((ContinuousClock.now - started).components.seconds)
+        switch outcome {
+        case .success:
+            _ = try? await store.complete(job: job.id, worker: worker)
+            log.info("job done", metadata: ["job": "\(job.id)", "kind": "\(job.kind)", "seconds": "\(seconds)"])
+        case .failure(let f):
+            let state = try? await store.fail(job: job.id, worker: worker, error: f.message, retryable: f.retryable, policy: service.configuration.jobPolicy)
+            // The message may name files but never patient data (ids stay out of job errors).
+            log.warning("job failed", metadata: ["job": "\(job.id)", "kind": "\(job.kind)", "state": "\(state?.rawValue ?? "lost")", "error": "\(f.message)"])
+        }
+    }
+
+    func perform(_ job: Job) async throws {
+        switch job.kind {
+        case "analyze": try await analyze(job)
+        case "deliver": try await deliver(job)
+        default: throw JobFailure(message: "unknown job kind '\(job.kind)'", retryable: false)
+        }
+    }
+
+    // MARK: analyze
+
+    func analyze(_ job: Job) async throws {
+        let c = service.configuration
+        guard let payload = try? JSONDecoder().decode(AnalyzeJob.self, from: Data(job.payload.utf8)) else {
+            throw JobFailure(message: "the job's payload is not an analyze job", retryable: false)
+        }
+        let dir = (c.jobsDirectory as NSString).appendingPathComponent("job-\(job.id)")
+        let fm = FileManager.default
+        // A job taken up again after a crash starts clean: its folder holds only derived data.
+        try? fm.removeItem(atPath: dir)
+        do { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
+            throw JobFailure(message: "cannot create \(dir): \(error)", retryable: true)
+        }
+        defer { try? fm.removeItem(atPath: (dir as NSString).appendingPathComponent("dicom")) }
+
+        // The study.
+        let study: String
+        if let path = payload.studyPath {
+            study = path
+        } else if let web = service.dicomweb {
+            study = (dir as NSString).appendingPathComponent("dicom")
+            do { _ = try await web.retrieveStudy(payload.studyUID, into: study) } catch { throw JobFailure(message: error.message, retryable: error.retryable) }
+        } else {
+            throw JobFailure(message: "the job names no study folder and pacs.dicomwebUrl is not configured", retryable: false)
+        }
+        // The record.
+        var record = payload.patientBundle
+        if record == nil, let ehr = service.ehr {
+            let bytes: [UInt8]?
+            do { bytes = try await ehr.record(patientID: payload.patientID) } catch { throw JobFailure(message: "reading the record: \(error.message)", retryable: error.retryable) }
+            guard let bytes else { throw JobFailure(message: "the EHR has no Patient for this study (it answered 404)", retryable: false) }
+            record = (dir as NSString).appendingPathComponent("record.json")
+            do { try Data(bytes).write(to: URL(fileURLWithPath: record!)) } catch { throw JobFailure(message: "cannot write the record: \(error)", retryable: true) }
+        }
+        guard let record else {
+            throw JobFailure(message: "no EHR is configured (ehr.baseUrl) and the job carries no record: the screening needs the woman's record", retryable: false)
+        }
+        // The site configuration the analysis uses is the service's.
+        let site = (dir as NSString).appendingPathComponent("site.json")
+        do { try JSONEncoder().encode(c.site).write(to: URL(fileURLWithPath: site)) } catch {
+            throw JobFailure(message: "cannot write the site configuration: \(error)", retryable: true)
+        }
+        let out = (dir as NSString).appendingPathComponent("out")
+        let dicomOut = c.storeResultsInPACS ? (dir as NSString).appendingPathComponent("dicom-out") : nil
+        do {
+            try await withTimeout(seconds: c.analysisTimeoutSeconds) {
+                try await analyzer.analyze(study: study, patientBundle: record, out: out, siteConfig: site, dicomOut: dicomOut)
+            }
+        } catch let e as ServiceError {
+            // A killed analysis (out of memory, signal) may pass; a refused study will not.
+            throw JobFailure(message: e.description, retryable: e.description.contains("signal"))
+        }
+        let (screening, resources): (StoredScreening, [StoredResource])
+        do { (screening, resources) = try ScreeningImport.load(folder: out, version: job.version) } catch {
+            throw JobFailure(message: error.description, retryable: false)
+        }
+        guard screening.studyUID == payload.studyUID else {
+            throw JobFailure(message: "the analysed study is \(screening.studyUID), not the one the job names", retryable: false)
+        }
+        try await service.store.save(screening, resources: resources)
+        if service.ehr != nil {
+            let json = String(decoding: try JSONEncoder().encode(DeliverJob(screeningID: screening.id)), as: UTF8.self)
+            _ = try await service.store.enqueue(kind: "deliver", subjectKey: "deliver:\(screening.id)", version: 1, payload: json)
+        }
+        if let dicomOut, let web = service.dicomweb {
+            try await storeResults(folder: dicomOut, study: payload.studyUID, web: web)
+        }
+    }
+
+    /// STOW-RS of the SEG, SR and SC objects, confirmed by QIDO-RS.
+    func storeResults(folder: String, study: String, web: DICOMwebClient) async throws {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.hasSuffix(".dcm") }.sorted()
+        guard !names.isEmpty else { return }
+        var files: [[UInt8]] = [], uids: [String] = []
+        for n in names {
+            guard let d = FileManager.default.contents(atPath: (folder as NSString).appendingPathComponent(n)) else { continue }
+            files.append([UInt8](d))
+            if let uid = (try? DICOMFile.parse([UInt8](d), stopBeforePixels: true))?.dataSet.string(.sopInstanceUID) { uids.append(uid) }
+        }
+        do { try await web.store(files: files, study: study, sopInstanceUIDs: uids) } catch {
+            throw JobFailure(message: "storing the results in the PACS: \(error.message)", retryable: error.retryable)
+        }
+    }
+
+    // MARK: deliver
+
+    func deliver(_ job: Job) async throws {
+        guard let payload = try? JSONDecoder().decode(DeliverJob.self, from: Data(job.payload.utf8)) else {
+            throw JobFailure(message: "the job's payload is not a delivery", retryable: false)
+        }
+        guard let ehr = service.ehr else { throw JobFailure(message: "no EHR configured (ehr.baseUrl)", retryable: false) }
+        guard let screening = try await service.store.screening(id: payload.screeningID) else {
+            throw JobFailure(message: "screening \(payload.screeningID) is not in the store", retryable: false)
+        }
+        do { _ = try await ehr.transaction(screening.bundleJSON) } catch {
+            throw JobFailure(message: "writing the results to the EHR: \(error.message)", retryable: error.retryable)
+        }
+    }
+}
+
+/// Runs `body`, cancelling it after `seconds`.
+func withTimeout(seconds: Double, _ body: @Sendable @escaping () async throws -> Void) async throws {
+    try await withThrowingTaskGroup(of: Bool.self) { group in
+        group.addTask { try await body(); return true }
+        group.addTask { try await Task.sleep(for: .seconds(seconds)); return false }
+        let finished = try await group.next() ?? false
+        group.cancelAll()
+        if !finished { throw JobFailure(message: "the analysis took longer than \(Int(seconds)) s (workers.analysisTimeoutSeconds)", retryable: false) }
+    }
+}
+
