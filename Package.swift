@@ -94,13 +94,28 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // A small in-memory FHIR server that plays the EHR in tests and the demo (`osteoct test-ehr`); not an EHR.
+        .target(
+            name: "TestEHR",
+            dependencies: [
+                "Service",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .target(name: "Screening", dependencies: ["FHIR", "RiskModel", "DICOM", "Imaging"], swiftSettings: strictSettings),
         .executableTarget(
             name: "osteoct",
             dependencies: [
-                "Imaging", "DICOM", "Phantom", "QCT", "BoneFE", "Reports", "RiskModel", "FHIR", "Screening", "Service",
+                "Imaging", "DICOM", "Phantom", "QCT", "BoneFE", "Reports", "RiskModel", "FHIR", "Screening", "Service", "TestEHR",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: strictSettings
         ),
@@ -118,9 +133,10 @@ let package = Package(
         .testTarget(
             name: "ServiceTests",
             dependencies: [
-                "Service", "Screening", "RiskModel", "FHIR",
+                "Service", "Screening", "RiskModel", "FHIR", "TestEHR",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strictSettings
         ),

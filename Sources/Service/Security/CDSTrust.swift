@@ -47,7 +47,13 @@ public actor CDSTrust {
     var fetched: [String: (keys: [String: JWK], at: Date)] = [:]
     let jkuCacheSeconds: Double = 300
 
-    public init(clients: [TrustedCDSClient], fetcher: (any JWKSFetching)?) throws(ServiceError) {
+    /// CDS Hooks requires `iat`; a SMART client assertion need not carry it (but then `sub` must equal `iss`).
+    let smartAssertion: Bool
+
+    /// `smartAssertion`: verify SMART Backend Services client assertions (fhir-cds.md §4) instead of
+    /// CDS client JWTs — `iat` optional, `sub` = `iss`, `exp` at most 5 minutes ahead.
+    public init(clients: [TrustedCDSClient], fetcher: (any JWKSFetching)?, smartAssertion: Bool = false) throws(ServiceError) {
+        self.smartAssertion = smartAssertion
         var map: [String: TrustedCDSClient] = [:]
         for c in clients {
             guard map[c.iss] == nil else { throw .configuration("CDS client '\(c.iss)' is listed twice in the trust file") }
@@ -125,9 +131,14 @@ public actor CDSTrust {
         }
         guard case .number(let exp)? = claims["exp"] else { throw .refused(status: 401, "the JWT has no exp") }
         guard exp + skew >= t else { throw .refused(status: 401, "the JWT expired \(Int(t - exp)) s ago") }
-        guard case .number(let iat)? = claims["iat"] else { throw .refused(status: 401, "the JWT has no iat") }
+        let iat: Double
+        if case .number(let i)? = claims["iat"] { iat = i } else if smartAssertion { iat = t } else { throw .refused(status: 401, "the JWT has no iat") }
         guard iat <= t + skew else { throw .refused(status: 401, "the JWT's iat is in the future; check the client's clock") }
         guard t - iat <= maxAge else { throw .refused(status: 401, "the JWT was issued \(Int(t - iat)) s ago, more than \(Int(maxAge)) s") }
+        if smartAssertion {
+            guard case .string(iss)? = claims["sub"] else { throw .refused(status: 401, "the client assertion's sub must equal its iss (the client_id)") }
+            guard exp <= t + 300 + skew else { throw .refused(status: 401, "the client assertion expires more than 5 minutes ahead") }
+        }
         guard case .string(let jti)? = claims["jti"], !jti.isEmpty else { throw .refused(status: 401, "the JWT has no jti (a nonce, required for replay protection)") }
         let seenKey = iss + "|" + jti
         if let until = seenJTI[seenKey], until + skew >= t { throw .refused(status: 401, "the JWT's jti was used before: a replayed token") }

@@ -87,7 +87,7 @@ public enum ScreeningImport {
     }
 
     /// A FHIR instant in UTC with milliseconds.
-    static func instant(_ d: Date) -> String {
+    public static func instant(_ d: Date) -> String {
         let f = ISO8601DateFormatter()
         f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         f.timeZone = TimeZone(identifier: "UTC")

@@ -1,0 +1,127 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import NIOPosix
+import Testing
+import TestEHR
+
+@testable import Service
+
+// The pipeline end to end on loopback, against the test EHR as a live server: a study announced
+// with the woman's MRN is matched to her EHR Patient (search by identifier, SMART backend token),
+// her record is read, the analysis runs (here the analyzer is replaced by the bundled example's
+// output folder, so the test checks the pipeline, not the CT), the screening is stored, and its
+// transaction Bundle is delivered; a second delivery (a crash after writing) creates nothing new;
+// an EHR outage makes the delivery wait and retry, then succeed.
+
+private let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+
+/// Copies a finished analysis folder, as `osteoct analyze` would have written it.
+struct FixtureAnalyzer: StudyAnalyzer {
+    let folder: String
+    func analyze(study: String, patientBundle: String?, out: String, siteConfig: String?, dicomOut: String?) async throws(ServiceError) {
+        // The record the service fetched must be there and be her Bundle.
+        guard let p = patientBundle, let d = FileManager.default.contents(atPath: p), String(decoding: d, as: UTF8.self).contains("\"hr01\"") else {
+            throw .job("no record for hr01 was given to the analyzer")
+        }
+        do { try FileManager.default.copyItem(atPath: folder, toPath: out) } catch { throw .job("\(error)") }
+    }
+}
+
+/// A loopback port nobody is listening on (bound and released).
+func freePort() throws -> Int {
+    let channel = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).wait()
+    let port = channel.localAddress?.port ?? 0
+    try channel.close().wait()
+    return port
+}
+
+@Suite("Pipeline with the test EHR")
+struct PipelineTests {
+    @Test func announcedStudyScreenedAndDeliveredOnce() async throws {
+        let port = try freePort()
+        let base = "http://127.0.0.1:\(port)"
+        let (privateJWK, jwks) = KeyMaterial.generateES384(kid: "osteoct-1")
+        let clients = [TrustedCDSClient(iss: "osteoct", jwks: try JSONDecoder().decode(AnyJSON.self, from: Data(jwks.utf8)), jku: nil)]
+        let ehr = try TestEHR(baseURL: base, clients: clients, logger: logger)
+        let record = try Data(contentsOf: URL(fileURLWithPath: examples("patients/patient-high-risk.json")))
+        #expect(await ehr.store.load(bundle: [UInt8](record)) != nil)
+        let app = Application(router: ehr.router(), configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: logger)
+        let server = Task { try await app.runService(gracefulShutdownSignals: []) }
+        defer { server.cancel() }
+        try await Task.sleep(for: .milliseconds(300))
+
+        var c = ServiceConfiguration()
+        c.storePath = FileManager.default.temporaryDirectory.appendingPathComponent("osteoct-pipe-\(UUID().uuidString)/store.sqlite").path
+        c.development = true
+        var e = EHRSettings(baseURL: base + "/fhir")
+        e.clientID = "osteoct"
+        e.privateJWK = privateJWK
+        c.ehr = e
+        c.jobPolicy.baseBackoff = 0.2
+        let service = try OsteoCTService(configuration: c, store: try Store(path: c.storePath), logger: logger)
+        do { try await flow(service: service, ehr: ehr) } catch {
+            await service.shutdown(); await ehr.shutdown()
+            throw error
+        }
+        await service.shutdown()
+        await ehr.shutdown()
+    }
+
+    func flow(service: OsteoCTService, ehr: TestEHR) async throws {
+        let runner = JobRunner(service: service, analyzer: FixtureAnalyzer(folder: examples("screenings/high-risk-with-ct")))
+        let study = "2.25.285048730390961694088990783036644072446"
+
+        #expect(await service.ehr?.checkCapabilities() == [])
+        #expect(try await service.studyAnnounced(source: "test", eventKey: "a1", studyUID: study, version: 300, patientID: nil, mrn: "HR01",
+                                                studyPath: examples("screenings")) == .queued)
+        #expect(try await service.studyAnnounced(source: "test", eventKey: "a1", studyUID: study, version: 300, patientID: nil, mrn: "HR01") == .duplicate)
+        #expect(try await service.studyAnnounced(source: "test", eventKey: "x", studyUID: "1.2.9", version: 1, patientID: nil, mrn: "NOBODY") == .noPatient)
+
+        let analyze = try #require(try await service.store.claim(worker: "w", lease: 30))
+        #expect(analyze.kind == "analyze")
+        await runner.execute(analyze, worker: "w")
+        let analyzed = try await service.store.job(id: analyze.id)
+        #expect(analyzed?.state == .done, "\(analyzed?.error ?? "")")
+        #expect(try await service.store.latestScreening(patientID: "hr01")?.studyVersion == 300)
+        // The same study announced again at the same version is not screened again.
+        #expect(try await service.studyAnnounced(source: "test", eventKey: "a2", studyUID: study, version: 300, patientID: nil, mrn: "HR01") == .alreadyScreened)
+
+        let deliver = try #require(try await service.store.claim(worker: "w", lease: 30))
+        #expect(deliver.kind == "deliver")
+        await runner.execute(deliver, worker: "w")
+        #expect(try await service.store.job(id: deliver.id)?.state == .done)
+        let after = await ehr.store.counts()
+        let bundle = try JSONSerialization.jsonObject(with: Data(try #require(try await service.store.latestScreening(patientID: "hr01")).bundleJSON)) as? [String: Any]
+        let entries = (bundle?["entry"] as? [[String: Any]]) ?? []
+        #expect(after["RiskAssessment"] == 1 && after["DiagnosticReport"] == 1)
+        #expect(after["Observation", default: 0] >= entries.filter { ($0["resource"] as? [String: Any])?["resourceType"] as? String == "Observation" }.count)
+
+        // Delivered again (a worker killed after the EHR wrote, before the job was marked done): nothing twice.
+        _ = try await service.store.enqueue(kind: "deliver", subjectKey: "deliver-again", version: 1,
+                                           payload: String(decoding: try JSONEncoder().encode(DeliverJob(screeningID: analyzeScreeningID(service))), as: UTF8.self))
+        let again = try #require(try await service.store.claim(worker: "w", lease: 30))
+        await runner.execute(again, worker: "w")
+        #expect(await ehr.store.counts() == after)
+
+        // The EHR answers 503 for a while: the delivery fails, waits its backoff, and goes through after.
+        _ = try await service.store.enqueue(kind: "deliver", subjectKey: "deliver-outage", version: 1,
+                                           payload: String(decoding: try JSONEncoder().encode(DeliverJob(screeningID: analyzeScreeningID(service))), as: UTF8.self))
+        // Longer than the client's own quick retries (1 s + 2 s), so the job itself fails and backs off.
+        await ehr.store.setOutage(status: 503, seconds: 4.0)
+        let first = try #require(try await service.store.claim(worker: "w", lease: 30))
+        await runner.execute(first, worker: "w")
+        #expect(try await service.store.job(id: first.id)?.state == .failed)
+        try await Task.sleep(for: .milliseconds(1500))
+        let retry = try #require(try await service.store.claim(worker: "w", lease: 30))
+        #expect(retry.id == first.id && retry.attempts == 2)
+        await runner.execute(retry, worker: "w")
+        #expect(try await service.store.job(id: first.id)?.state == .done)
+        #expect(await ehr.store.counts() == after)
+    }
+
+    func analyzeScreeningID(_ s: OsteoCTService) async throws -> String {
+        try #require(try await s.store.latestScreening(patientID: "hr01")).id
+    }
+}
