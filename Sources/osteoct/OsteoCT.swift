@@ -13,7 +13,7 @@ struct OsteoCT: AsyncParsableCommand {
         version: OsteoCTVersion.string,
         subcommands: [
             InspectCommand.self, ConvertCommand.self, PhantomCommand.self, PhantomCheckCommand.self, CalibrateCommand.self, AnalyzeCommand.self, FECommand.self, RiskCommand.self, ModelCommand.self,
-            ValidateCommand.self, FHIRCommand.self, ServeCommand.self, JobsCommand.self, ReplayCommand.self, TestEHRCommand.self, KeygenCommand.self, BenchCommand.self, DumpCommand.self,
+            ValidateCommand.self, FHIRCommand.self, ServeCommand.self, SubscribeCommand.self, JobsCommand.self, ReplayCommand.self, TestEHRCommand.self, KeygenCommand.self, JWTCommand.self, BenchCommand.self, DumpCommand.self,
         ]
     )
 }

@@ -128,3 +128,41 @@ func serviceLogger() -> Logger {
     }
     return Logger(label: "osteoct")
 }
+
+/// `osteoct subscribe`: asks the EHR (ehr.baseUrl) to notify the service of new CT studies.
+struct SubscribeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "subscribe",
+        abstract: "Create the FHIR Subscription (R4 Subscriptions Backport, rest-hook) through which the EHR announces new CT studies.")
+
+    @Option(help: "Service configuration (JSON): ehr.* and the service's public URL and subscription secret.") var config: String?
+    @Option(help: "The EHR's SubscriptionTopic canonical URL for CT ImagingStudy created/updated.") var topic: String
+    @Option(help: "Notification content: id-only or full-resource.") var content = "id-only"
+
+    func validate() throws {
+        if !["id-only", "full-resource"].contains(content) { throw ValidationError("--content must be id-only or full-resource") }
+    }
+
+    func run() async throws {
+        let c = try await loadServiceConfiguration(config)
+        guard c.ehr != nil else { throw CommandFailure("the configuration has no ehr.baseUrl: which EHR should notify OsteoCT?") }
+        if c.subscriptionSecret == nil && !c.development {
+            throw CommandFailure("set security.subscriptionSecret first: the service accepts notifications only with it")
+        }
+        let service: OsteoCTService
+        do { service = try OsteoCTService(configuration: c, store: try Store(path: c.storePath), logger: Logger(label: "osteoct")) } catch {
+            throw CommandFailure("\(error)")
+        }
+        var outcome = ""
+        var failure: String?
+        do {
+            let s = try await service.subscribe(topic: topic, content: content)
+            outcome = "Subscription/\(s.id): \(s.status) (notifications to \(c.baseURL)/subscriptions/notify)"
+        } catch {
+            failure = "\(error)"
+        }
+        await service.shutdown()
+        if let failure { throw CommandFailure(failure) }
+        print(outcome)
+    }
+}

@@ -60,3 +60,21 @@ struct KeygenCommand: ParsableCommand {
         print("Wrote \(privateKey) (private, keep secret) and \(jwks) (public)")
     }
 }
+
+/// `osteoct jwt`: a CDS-client-style JWT, for testing a trust set-up (and the demo).
+struct JWTCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "jwt",
+        abstract: "Print a 5-minute JWT signed with a private JWK, as a CDS client sends it (iss, aud, iat, exp, jti; kid, typ JWT).")
+
+    @Option(help: "Private JWK (from `osteoct keygen`).") var key: String
+    @Option(help: "Issuer (the client's iss in the service's trust file).") var iss: String
+    @Option(help: "Audience: the exact URL to be called, e.g. https://osteoct.example.org/cds-services/osteoct-hip-fracture-risk.") var aud: String
+
+    func run() async throws {
+        guard let d = FileManager.default.contents(atPath: key) else { throw CommandFailure("cannot read \(key)") }
+        do { print(try await KeyMaterial.clientJWT(privateJWK: String(decoding: d, as: UTF8.self), iss: iss, aud: aud)) } catch {
+            throw CommandFailure("\(error)")
+        }
+    }
+}

@@ -123,6 +123,13 @@ public actor EHRClient {
         return Array(bytes)
     }
 
+    /// Creates a resource (POST [base]/[type]); returns the server's copy.
+    public func create(_ type: String, _ resource: [UInt8]) async throws(EHRError) -> [UInt8] {
+        let (status, body) = try await call(.POST, settings.baseURL + "/" + type, body: resource)
+        guard (200..<300).contains(status) else { throw Self.failure("create \(type)", status, body) }
+        return body
+    }
+
     /// The server's CapabilityStatement: FHIR 4.0.x and the interactions OsteoCT needs; problems
     /// are returned as sentences for the log.
     public func checkCapabilities() async -> [String] {

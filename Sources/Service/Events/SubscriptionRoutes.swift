@@ -117,3 +117,43 @@ extension OsteoCTService {
         }
     }
 }
+
+extension OsteoCTService {
+    /// Creates OsteoCT's Subscription on the EHR; returns its id and status as the EHR set them.
+    public func subscribe(topic: String, content: String) async throws(ServiceError) -> (id: String, status: String) {
+        guard let ehr else { throw .configuration("no ehr.baseUrl: which EHR should notify OsteoCT?") }
+        let body = SubscriptionRequest.json(topic: topic, endpoint: configuration.baseURL + "/subscriptions/notify",
+                                            secret: configuration.subscriptionSecret, content: content)
+        let created: [UInt8]
+        do { created = try await ehr.create("Subscription", body) } catch { throw .job("creating the Subscription: \(error.message)") }
+        guard case .object(let o)? = try? JSONDecoder().decode(AnyJSON.self, from: Data(created)) else { throw .job("the EHR's answer is not JSON") }
+        var id = "?", status = "?"
+        if case .string(let s)? = o["id"] { id = s }
+        if case .string(let s)? = o["status"] { status = s }
+        return (id, status)
+    }
+}
+
+/// The Subscription OsteoCT asks the EHR for (Subscriptions Backport, rest-hook): the topic's
+/// canonical URL as `criteria`, notifications POSTed to OsteoCT's `/subscriptions/notify` with the
+/// shared secret as the Authorization header, `id-only` or `full-resource` content.
+public enum SubscriptionRequest {
+    public static func json(topic: String, endpoint: String, secret: String?, content: String, heartbeatSeconds: Int = 300) -> [UInt8] {
+        let ext = "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/"
+        var channel: [String: AnyJSON] = [
+            "type": .string("rest-hook"), "endpoint": .string(endpoint), "payload": .string("application/fhir+json"),
+            "_payload": .object(["extension": .array([.object(["url": .string(ext + "backport-payload-content"), "valueCode": .string(content)])])]),
+            "extension": .array([.object(["url": .string(ext + "backport-heartbeat-period"), "valueUnsignedInt": .number(Double(heartbeatSeconds))])]),
+        ]
+        if let secret { channel["header"] = .array([.string("Authorization: Bearer " + secret)]) }
+        let s: AnyJSON = .object([
+            "resourceType": .string("Subscription"),
+            "meta": .object(["profile": .array([.string(ext + "backport-subscription")])]),
+            "status": .string("requested"),
+            "reason": .string("OsteoCT: opportunistic hip-fracture screening of new CT studies"),
+            "criteria": .string(topic),
+            "channel": .object(channel),
+        ])
+        return Array((try? JSONEncoder().encode(s)) ?? Data())
+    }
+}

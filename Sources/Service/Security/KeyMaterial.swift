@@ -2,6 +2,7 @@
 // to the EHR (and a CDS client key for tests and the demo). EC P-384 (ES384), written as a private
 // JWK and the public JWKS a server registers (RFC 7517/7518: crv, x, y, d as base64url).
 import Crypto
+import JWTKit
 public import Foundation
 
 public enum KeyMaterial {
@@ -18,5 +19,32 @@ public enum KeyMaterial {
 
     static func b64url(_ d: some DataProtocol) -> String {
         Data(d).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+}
+
+extension KeyMaterial {
+    /// A short-lived JWT signed with a private JWK (ES384 or RS384) as a CDS client sends it:
+    /// header kid and typ JWT; claims iss, aud, iat, exp (+5 min), a fresh jti. For testing a
+    /// service's trust set-up and for the demo.
+    public static func clientJWT(privateJWK: String, iss: String, aud: String, now: Date = Date()) async throws(ServiceError) -> String {
+        do {
+            var key = try JSONDecoder().decode(JWK.self, from: Data(privateJWK.utf8))
+            guard let kid = key.keyIdentifier else { throw ServiceError.configuration("the key has no kid") }
+            if key.algorithm == nil { key.algorithm = key.keyType == .ecdsa ? .es384 : .rs384 }
+            let keys = JWTKeyCollection()
+            try await keys.add(jwk: key)
+            struct Claims: JWTPayload {
+                var iss: String, aud: String, iat: Int, exp: Int, jti: String
+                func verify(using algorithm: some JWTAlgorithm) async throws {}
+            }
+            var header = JWTHeader()
+            header.typ = "JWT"
+            let t = Int(now.timeIntervalSince1970)
+            return try await keys.sign(Claims(iss: iss, aud: aud, iat: t, exp: t + 300, jti: UUID().uuidString), kid: kid, header: header)
+        } catch let e as ServiceError {
+            throw e
+        } catch {
+            throw .configuration("cannot sign with the key: \(error)")
+        }
     }
 }
