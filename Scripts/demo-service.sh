@@ -5,10 +5,12 @@
 #             (SMART backend services tokens, transactions, Subscriptions); not an EHR;
 #   OsteoCT — `osteoct serve` with its SQLite store, secure (no development mode).
 # Flow: the phantom CT study is sent to Orthanc; the woman's record is in the EHR; OsteoCT subscribes
-# to the EHR; the EHR records the CT as an ImagingStudy and notifies OsteoCT (id-only); OsteoCT reads
-# the ImagingStudy and the record from the EHR (SMART token), retrieves the study from Orthanc
-# (WADO-RS), analyses it, writes the results into the EHR (transaction Bundle) and answers a CDS
-# Hooks patient-view call (signed JWT) with a card linking to the explanation page.
+# to the EHR and follows Orthanc's /changes. The study is announced twice — Orthanc's StableStudy
+# (matched to her by the DICOM Patient ID) and the EHR's notification (id-only) when it records the
+# CT as an ImagingStudy — and analysed once. OsteoCT reads the record from the EHR (SMART token),
+# retrieves the study from Orthanc (WADO-RS), analyses it, writes the results into the EHR
+# (transaction Bundle) and the DICOM SEG/SR/SC into Orthanc (STOW-RS, checked by QIDO-RS), and
+# answers a CDS Hooks patient-view call (signed JWT) with a card linking to the explanation page.
 # Prints the RiskAssessment as the EHR stored it and the report URL. Output in out/service-demo/.
 # Orthanc 1.10 cannot bind one address, so everything runs in a network namespace of its own
 # (`unshare -n`) with only loopback up; all processes are stopped by their PIDs at the end.
@@ -69,10 +71,10 @@ echo "== 3. OsteoCT"
 cat > "$OUT/osteoct.json" <<JSON
 {"server": {"host": "127.0.0.1", "port": 18080},
  "store": {"path": "$OUT/osteoct.sqlite"},
- "workers": {"count": 1, "leaseSeconds": 60},
+ "workers": {"count": 1, "leaseSeconds": 20},
  "security": {"trustFile": "$OUT/trust.json", "subscriptionSecret": "demo-subscription-secret", "reportLinkSecret": "demo-link-secret"},
  "ehr": {"baseUrl": "http://127.0.0.1:18090/fhir", "clientId": "osteoct-demo", "privateKey": "$OUT/osteoct.jwk.json"},
- "pacs": {"dicomwebUrl": "http://127.0.0.1:18042/dicom-web"},
+ "pacs": {"dicomwebUrl": "http://127.0.0.1:18042/dicom-web", "orthancUrl": "http://127.0.0.1:18042", "orthancPollSeconds": 1, "storeResults": true},
  "site": {"config": "$ROOT/Examples/site-config.json"}}
 JSON
 "$OSTEOCT" serve --config "$OUT/osteoct.json" > "$OUT/osteoct.log" 2>&1 & PIDS+=($!)
@@ -122,4 +124,6 @@ print("CDS card (%s): %s" % (c["indicator"], c["summary"]))
 print("Report: %s" % c["links"][0]["url"])
 PY
 curl -sf "$(json 'd["cards"][0]["links"][0]["url"]' < "$OUT/cards.json")" -o "$OUT/report.html" && echo "report page saved: $OUT/report.html"
+# Interop checks with the servers still up (Tests/interop/run.sh sets DEMO_CHECK).
+if [ -n "${DEMO_CHECK:-}" ]; then $DEMO_CHECK "$OUT" "$OSTEOCT"; fi
 if [ -n "${DEMO_KEEP:-}" ]; then echo "servers left running (Ctrl-C ends them)"; wait; fi

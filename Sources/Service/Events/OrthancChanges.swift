@@ -1,6 +1,6 @@
 // Following Orthanc's REST `/changes` (the PACS announces a study as `StableStudy` once no image has
 // arrived for its stable age): each new stable study is looked up (`/studies/{id}`: Study Instance
-// UID, Patient ID, instance count) and handed to the intake. The last change seen is kept in the
+// UID, Patient ID, number of CT images) and handed to the intake. The last change seen is kept in the
 // store, so a restart neither misses nor repeats changes; a StableStudy seen again after more
 // images arrived has a higher instance count and so makes a new version.
 import AsyncHTTPClient
@@ -42,8 +42,16 @@ public struct OrthancChanges: Service {
                   case .string(let uid)? = tags["StudyInstanceUID"] else { continue }
             var mrn: String?
             if case .object(let p)? = study["PatientMainDicomTags"], case .string(let pid)? = p["PatientID"] { mrn = pid }
+            // The version counts CT images only: OsteoCT's own results stored back (SEG, SR, OT) must
+            // not look like late images of the study.
             var instances = 0
-            if case .array(let list)? = try await get("/studies/\(id)/instances") { instances = list.count }
+            if case .array(let series)? = try await get("/studies/\(id)/series?expand") {
+                for case .object(let s) in series {
+                    guard case .object(let t)? = s["MainDicomTags"], case .string("CT")? = t["Modality"], case .array(let list)? = s["Instances"] else { continue }
+                    instances += list.count
+                }
+            }
+            guard instances > 0 else { continue }
             let outcome = try await service.studyAnnounced(source: "orthanc", eventKey: "orthanc:\(uid):\(instances)", studyUID: uid, version: instances,
                                                            patientID: nil, mrn: mrn)
             service.logger.info("Orthanc stable study", metadata: ["seq": "\(Int(seq))", "outcome": "\(outcome.rawValue)"])
