@@ -8,7 +8,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure speed and memory on a release build; prints figures as JSON.",
-        subcommands: [BenchDICOM.self, BenchRisk.self, BenchFHIR.self, BenchQCT.self, BenchFE.self])
+        subcommands: [BenchDICOM.self, BenchRisk.self, BenchFHIR.self, BenchQCT.self, BenchFE.self, BenchService.self, BenchServiceLoad.self])
 }
 
 struct BenchDICOM: ParsableCommand {

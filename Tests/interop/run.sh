@@ -46,6 +46,8 @@
 #      replayed; results written to the EHR once although announced twice and notified again out of
 #      order; SEG and SR in Orthanc (QIDO-RS); a second study from Orthanc's /changes; SIGKILL of the
 #      service mid-analysis, restart, the job resumed and delivered once
+#  18. `osteoct bench service`: CDS Hooks patient-view at 200/s for 30 s from a second process (p99 ≤ 50 ms,
+#      0 errors) and 5,000 Subscription notifications (≥ 500/s, each distinct study queued once)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 WORK="$ROOT/Tests/interop/work"
@@ -336,6 +338,20 @@ service_demo() {
     return $rc
 }
 check "service demo: Orthanc + test EHR + osteoct serve; fhirclient, JWT refusals, once-only delivery, SEG/SR in the PACS, crash and resume" service_demo
+
+# 18. The service under load (release build; load from a second process on loopback).
+bench_service() {
+    "$OSTEOCT" bench service --rate 200 --seconds 30 --notifications 5000 > "$WORK/bench-service.json" || return 1
+    $PY - "$WORK/bench-service.json" <<'PYEOF'
+import json, sys
+b = json.load(open(sys.argv[1]))
+c, i = b["cdsHooks"], b["intake"]
+print(f"CDS Hooks {c['perSecond']:.0f}/s: p50 {c['p50Ms']:.1f} ms, p99 {c['p99Ms']:.1f} ms, max {c['maxMs']:.1f} ms, {c['errors']} errors; "
+      f"intake {i['perSecond']:.0f}/s, {b['jobsQueued']} jobs for {i['requests']} notifications, {i['errors']} errors")
+sys.exit(0 if b["cdsPass"] and b["intakePass"] else 1)
+PYEOF
+}
+check "bench service: patient-view p99 <= 50 ms at 200/s with 0 errors; intake >= 500/s, deduplicated" bench_service
 
 if [ "$failures" -gt 0 ]; then echo "$failures interop check(s) failed"; exit 1; fi
 echo "all interop checks passed"
