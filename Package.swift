@@ -139,7 +139,6 @@ let package = Package(
                 "Service", "Screening", "RiskModel", "FHIR", "TestEHR",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
-                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strictSettings
         ),

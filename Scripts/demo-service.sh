@@ -78,6 +78,7 @@ cat > "$OUT/osteoct.json" <<JSON
  "site": {"config": "$ROOT/Examples/site-config.json"}}
 JSON
 "$OSTEOCT" serve --config "$OUT/osteoct.json" > "$OUT/osteoct.log" 2>&1 & PIDS+=($!)
+SERVE_PID=$!
 wait_for http://127.0.0.1:18080/ready OsteoCT 30
 "$OSTEOCT" subscribe --config "$OUT/osteoct.json" --topic http://osteoct.org/fhir/SubscriptionTopic/demo-ct-imagingstudy --content id-only
 
@@ -125,5 +126,5 @@ print("Report: %s" % c["links"][0]["url"])
 PY
 curl -sf "$(json 'd["cards"][0]["links"][0]["url"]' < "$OUT/cards.json")" -o "$OUT/report.html" && echo "report page saved: $OUT/report.html"
 # Interop checks with the servers still up (Tests/interop/run.sh sets DEMO_CHECK).
-if [ -n "${DEMO_CHECK:-}" ]; then $DEMO_CHECK "$OUT" "$OSTEOCT"; fi
+if [ -n "${DEMO_CHECK:-}" ]; then OSTEOCT_SERVE_PID=$SERVE_PID $DEMO_CHECK "$OUT" "$OSTEOCT"; fi
 if [ -n "${DEMO_KEEP:-}" ]; then echo "servers left running (Ctrl-C ends them)"; wait; fi

@@ -148,9 +148,11 @@ struct Builder {
     }
 
     var uid: String { r.study.studyInstanceUID }
-    var fullUrlPrefix: String { "osteoct|" + uid + "|" }
+    /// `-r2`… for a later revision of the study's screening, nothing for the first.
+    var revisionTag: String { (r.revision ?? 1) > 1 ? "-r\(r.revision ?? 1)" : "" }
+    var fullUrlPrefix: String { "osteoct|" + uid + revisionTag + "|" }
     func fullUrl(_ kind: String) -> String { StableUUID.make(fullUrlPrefix + kind) }
-    func businessID(_ kind: String) -> String { "\(uid)-\(kind)" }
+    func businessID(_ kind: String) -> String { "\(uid)\(revisionTag)-\(kind)" }
 
     var isHigh: Bool { r.risk.category.level == "high" }
     var tenYear: RiskResult.Probability? { r.risk.probabilities.first { $0.years == 10 } ?? r.risk.probabilities.last }

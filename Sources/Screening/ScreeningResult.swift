@@ -171,6 +171,9 @@ public struct ScreeningResult: Sendable {
     public var reportPage: [UInt8]?
     /// Pictures the report links as Media (the strain maps).
     public var reportMedia: [ReportMedia] = []
+    /// The screening's revision of this study when it is not the first (images arrived after an
+    /// earlier analysis): its resources get business identifiers of their own, so the EHR keeps both.
+    public var revision: Int?
 
     public init(study: StudyReference, measurements: [CTMeasurement], ehr: EHRFeatures?, risk: RiskResult, issued: String,
                 softwareVersion: String, ctNotes: [String] = []) {

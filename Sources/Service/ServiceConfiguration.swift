@@ -153,7 +153,7 @@ public struct ServiceConfiguration: Sendable {
     }
 
     /// The trust file: `{"cdsClients": [{"iss": …, "jwks": {"keys": […]}, "jku": ["https://…"]}]}`.
-    static func trustFile(_ path: String) throws(ServiceError) -> [TrustedCDSClient] {
+    public static func trustFile(_ path: String) throws(ServiceError) -> [TrustedCDSClient] {
         struct File: Decodable { var cdsClients: [TrustedCDSClient] }
         guard let data = FileManager.default.contents(atPath: path) else { throw .configuration("security.trustFile \(path) cannot be read") }
         do { return try JSONDecoder().decode(File.self, from: data).cdsClients } catch {

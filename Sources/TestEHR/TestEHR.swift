@@ -114,8 +114,8 @@ public struct TestEHR: Sendable {
         self.baseURL = baseURL
         self.clients = clients
         self.logger = logger
-        http = HTTPClient(eventLoopGroupProvider: .singleton)
         trust = try CDSTrust(clients: clients, fetcher: nil, smartAssertion: true)
+        http = HTTPClient(eventLoopGroupProvider: .singleton)
     }
 
     public func shutdown() async { try? await http.shutdown() }

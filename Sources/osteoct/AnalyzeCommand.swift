@@ -46,6 +46,8 @@ struct AnalyzeCommand: ParsableCommand {
     @Option(help: "Date the risk is assessed for (age, staleness, current medication); default: the --issued date.") var asOf: String?
     @Option(help: "Age-matched areal-BMD reference (JSON: source, population, regions femoral_neck/total_hip → age bands with mean_gcm2 and sd_gcm2) for CTXA Z-scores; OsteoCT ships none.")
     var bmdAgeReference: String?
+    @Option(help: "The revision of this study's screening when it is not the first (images arrived after an earlier analysis): 2, 3, …; its resources get identifiers of their own so the EHR keeps both.")
+    var revision: Int?
     @Flag(help: "Skip the finite-element sideways fall (1 mm voxels, multigrid; a few seconds per femur).") var noFe = false
     @Option(help: "Days after which an EHR value is flagged stale (overrides the per-feature defaults).") var staleDays: Int?
     @Flag(help: "Leave stale EHR values out instead of using them with a flag.") var dropStale = false
@@ -56,6 +58,7 @@ struct AnalyzeCommand: ParsableCommand {
             throw ValidationError("--issued '\(issued)' is not a FHIR instant (YYYY-MM-DDThh:mm:ssZ)")
         }
         if let staleDays, staleDays < 1 { throw ValidationError("--stale-days must be at least 1") }
+        if let revision, revision < 2 { throw ValidationError("--revision is 2 or more (the first screening of a study has none)") }
         if labelMapping != nil && labels == nil { throw ValidationError("--label-mapping needs --labels (the label map it describes)") }
         if let asOf, FHIRDate(lexical: asOf) == nil || asOf.count != 10 {
             throw ValidationError("--as-of '\(asOf)' is not a date (YYYY-MM-DD)")
@@ -184,6 +187,7 @@ struct AnalyzeCommand: ParsableCommand {
         var result = ScreeningResult(
             study: reference, measurements: ct, ehr: ehr, risk: risk, issued: issuedAt, softwareVersion: OsteoCTVersion.string,
             ctNotes: [ctSource])
+        result.revision = revision
         // The explanation page, also the DiagnosticReport's presented form; the strain maps as Media.
         let report = ReportPage.html(Self.reportInput(result: result, card: model.card, ct: ctFile, maps: maps))
         result.reportPage = Array(report.utf8)

@@ -1,7 +1,6 @@
 import ArgumentParser
 import AsyncHTTPClient
 import Foundation
-import Glibc
 import Hummingbird
 import Logging
 import NIOCore
@@ -37,7 +36,8 @@ struct BenchService: AsyncParsableCommand {
         // The service: the bundled high-risk screening stored, one trusted CDS client, no workers.
         let (privateJWK, jwks) = KeyMaterial.generateES384(kid: "bench-client")
         var c = ServiceConfiguration()
-        c.port = try Self.freeLoopbackPort()
+        guard let port = Loopback.freePort() else { throw CommandFailure("cannot find a free loopback port") }
+        c.port = port
         let base = "http://127.0.0.1:\(c.port)"
         c.publicURL = base   // the JWT audience is the URL called
         c.storePath = dir + "/store.sqlite"
@@ -102,25 +102,6 @@ struct BenchService: AsyncParsableCommand {
             throw CommandFailure("the load generator failed: \(String(decoding: data, as: UTF8.self))")
         }
         return r
-    }
-}
-
-extension BenchService {
-    /// A loopback port nobody listens on (bound to port 0, read, released).
-    static func freeLoopbackPort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw CommandFailure("cannot open a socket") }
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &addr) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
-        }
-        guard bound else { throw CommandFailure("cannot bind a loopback port") }
-        return Int(UInt16(bigEndian: addr.sin_port))
     }
 }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Service
 
 /// `osteoct`: the command-line face of OsteoCT. Thin: parses, calls the modules, prints.
 struct OsteoCT: AsyncParsableCommand {
@@ -19,7 +20,7 @@ struct OsteoCT: AsyncParsableCommand {
 }
 
 enum OsteoCTVersion {
-    static let string = "0.1.0"
+    static let string = OsteoCTService.version
 }
 
 /// A command failed for a reason the user can act on (exit code 1).

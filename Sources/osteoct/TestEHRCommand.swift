@@ -19,11 +19,7 @@ struct TestEHRCommand: AsyncParsableCommand {
         let logger = serviceLogger()
         var trusted: [TrustedCDSClient] = []
         if let clients {
-            struct File: Decodable { var cdsClients: [TrustedCDSClient] }
-            guard let d = FileManager.default.contents(atPath: clients), let f = try? JSONDecoder().decode(File.self, from: d) else {
-                throw CommandFailure("--clients \(clients) is not {\"cdsClients\": [{\"iss\", \"jwks\"}]}")
-            }
-            trusted = f.cdsClients
+            do { trusted = try ServiceConfiguration.trustFile(clients) } catch { throw CommandFailure("--clients: \(error)") }
         }
         let base = "http://127.0.0.1:\(port)"
         let ehr = try TestEHR(baseURL: base, clients: trusted, logger: logger)

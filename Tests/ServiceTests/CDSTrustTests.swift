@@ -139,6 +139,9 @@ struct CDSTrustTests {
         await other.add(ecdsa: ES384PrivateKey(), kid: "ec-2")
         let unknown = try await other.sign(Claims(iss: c.iss, aud: AudienceClaim(value: [aud]), exp: t + 300, iat: t, jti: "x2"), kid: "ec-2")
         #expect(await refusal { _ = try await trust.verify(authorization: "Bearer " + unknown, audience: aud) }?.contains("not in the JWKS") == true)
+        // No typ (CDS Hooks requires typ JWT).
+        let noTyp = b64url(Data(#"{"alg":"ES384","kid":"ec-1"}"#.utf8)) + "." + parts[1] + "." + parts[2]
+        #expect(await refusal { _ = try await trust.verify(authorization: "Bearer " + noTyp, audience: aud) }?.contains("typ") == true)
         // A jku not allow-listed.
         var h = JWTHeader()
         h.jku = "https://evil.example.org/jwks"

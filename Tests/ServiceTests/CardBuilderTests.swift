@@ -90,4 +90,19 @@ struct CardBuilderTests {
         let tree = try JSONDecoder().decode(AnyJSON.self, from: try JSONEncoder().encode(d))
         #expect(emptyMembers(tree).isEmpty)
     }
+
+    @Test func laterRevisionGetsIdentifiersOfItsOwn() throws {
+        // Images arrived after the first analysis: the second screening's resources must not match
+        // the first's conditional creates, or the EHR would never receive them.
+        var r = try screening("patient-high-risk.json")
+        let first = ScreeningBundleBuilder.build(r, configuration: ScreeningConfiguration())
+        r.revision = 2
+        let second = ScreeningBundleBuilder.build(r, configuration: ScreeningConfiguration())
+        let a = Set(first.entry.compactMap { $0.request?.ifNoneExist?.value?.value }), b = Set(second.entry.compactMap { $0.request?.ifNoneExist?.value?.value })
+        #expect(a.count == b.count)
+        // Only the ImagingStudy (the study itself, by its DICOM UID) and the Device are shared.
+        #expect(a.intersection(b).allSatisfy { $0.contains("urn:dicom:uid") || $0.hasSuffix("osteoct-0.1.0") })
+        #expect(b.contains { $0.contains("1.2.3-r2-risk") })
+        #expect(a.intersection(b).count == 2)
+    }
 }

@@ -106,6 +106,11 @@ struct EventsTests {
         #expect(c.port == 9443 && c.workers == 2 && c.baseURL == "https://osteoct.example.org")
         #expect(c.storePath == dir.appendingPathComponent("data/s.sqlite").path)
         #expect(c.jobsDirectory == dir.appendingPathComponent("data/work").path)
+        // The environment wins over the file (WORKERS_COUNT is workers.count).
+        setenv("WORKERS_COUNT", "3", 1)
+        let fromEnvironment = try await ServiceConfiguration.load(file: file)
+        unsetenv("WORKERS_COUNT")
+        #expect(fromEnvironment.workers == 3 && fromEnvironment.port == 9443)
         try Data(#"{"server": {"port": "not a port"}}"#.utf8).write(to: URL(fileURLWithPath: file))
         await #expect(throws: ServiceError.self) { try await ServiceConfiguration.load(file: file) }
         try Data(#"{"workers": {"count": 0}}"#.utf8).write(to: URL(fileURLWithPath: file))

@@ -2,7 +2,6 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
-import NIOPosix
 import Testing
 import TestEHR
 
@@ -20,27 +19,20 @@ private let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
 /// Copies a finished analysis folder, as `osteoct analyze` would have written it.
 struct FixtureAnalyzer: StudyAnalyzer {
     let folder: String
-    func analyze(study: String, patientBundle: String?, out: String, siteConfig: String?, dicomOut: String?) async throws(ServiceError) {
+    func analyze(study: String, patientBundle: String?, out: String, siteConfig: String?, dicomOut: String?, revision: Int?,
+                 log: String) async throws(AnalysisFailure) {
         // The record the service fetched must be there and be her Bundle.
         guard let p = patientBundle, let d = FileManager.default.contents(atPath: p), String(decoding: d, as: UTF8.self).contains("\"hr01\"") else {
-            throw .job("no record for hr01 was given to the analyzer")
+            throw AnalysisFailure(message: "no record for hr01 was given to the analyzer", retryable: false)
         }
-        do { try FileManager.default.copyItem(atPath: folder, toPath: out) } catch { throw .job("\(error)") }
+        do { try FileManager.default.copyItem(atPath: folder, toPath: out) } catch { throw AnalysisFailure(message: "\(error)", retryable: false) }
     }
-}
-
-/// A loopback port nobody is listening on (bound and released).
-func freePort() throws -> Int {
-    let channel = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).wait()
-    let port = channel.localAddress?.port ?? 0
-    try channel.close().wait()
-    return port
 }
 
 @Suite("Pipeline with the test EHR")
 struct PipelineTests {
     @Test func announcedStudyScreenedAndDeliveredOnce() async throws {
-        let port = try freePort()
+        let port = try #require(Loopback.freePort())
         let base = "http://127.0.0.1:\(port)"
         let (privateJWK, jwks) = KeyMaterial.generateES384(kid: "osteoct-1")
         let clients = [TrustedCDSClient(iss: "osteoct", jwks: try JSONDecoder().decode(AnyJSON.self, from: Data(jwks.utf8)), jku: nil)]
@@ -113,7 +105,7 @@ struct PipelineTests {
         let first = try #require(try await service.store.claim(worker: "w", lease: 30))
         await runner.execute(first, worker: "w")
         #expect(try await service.store.job(id: first.id)?.state == .failed)
-        try await Task.sleep(for: .milliseconds(1500))
+        try await Task.sleep(for: .milliseconds(2500))
         let retry = try #require(try await service.store.claim(worker: "w", lease: 30))
         #expect(retry.id == first.id && retry.attempts == 2)
         await runner.execute(retry, worker: "w")

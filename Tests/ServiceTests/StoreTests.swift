@@ -137,4 +137,46 @@ struct StoreTests {
     @Test func unwritableStoreIsAClearError() {
         #expect(throws: ServiceError.self) { try Store(path: "/proc/osteoct/store.sqlite") }
     }
+
+    @Test func olderVersionNeverReplacesNewer() async throws {
+        let s = try temporaryStore()
+        let folder = examples("screenings/high-risk-with-ct")
+        let (v2, r2) = try ScreeningImport.load(folder: folder, version: 2)
+        let (v1, r1) = try ScreeningImport.load(folder: folder, version: 1)
+        #expect(try await s.save(v2, resources: r2))
+        #expect(try await !s.save(v1, resources: r1))   // a retried v1 finishing late writes nothing
+        #expect(try await s.latestScreening(patientID: "hr01")?.studyVersion == 2)
+        // A newer version's save removes the older one's resources from /fhir.
+        let t = try temporaryStore()
+        let dropped = r1.filter { $0.type != "Flag" }
+        #expect(try await t.save(v1, resources: r1))
+        let (v3, r3) = try ScreeningImport.load(folder: folder, version: 3)
+        #expect(try await t.save(v3, resources: r3.filter { $0.type != "Flag" }.map { var x = $0; x.id += "-v3"; return x }))
+        #expect(try await t.search(ResourceQuery(type: "Flag")).total == 0)
+        #expect(try await t.search(ResourceQuery(type: "Observation")).total == dropped.filter { $0.type == "Observation" }.count)
+    }
+
+    @Test func crashLoopingJobDeadLettered() async throws {
+        let s = try temporaryStore()
+        let t0 = Date(timeIntervalSince1970: 4_000_000)
+        _ = try await s.enqueue(kind: "analyze", subjectKey: "study:D", version: 1, payload: "{}", now: t0)
+        // Its worker dies three times (lease runs out each time): the third expiry dead-letters it.
+        for k in 0..<3 {
+            let j = try #require(try await s.claim(worker: "w\(k)", lease: 10, maxAttempts: 3, now: t0.addingTimeInterval(Double(k) * 20)))
+            #expect(j.attempts == k + 1)
+        }
+        #expect(try await s.claim(worker: "w3", lease: 10, maxAttempts: 3, now: t0.addingTimeInterval(60)) == nil)
+        #expect(try await s.jobs(state: .dead).first?.error?.contains("3 times") == true)
+    }
+
+    @Test func eventAndJobRecordedTogether() async throws {
+        let s = try temporaryStore()
+        let first = try await s.recordEventAndEnqueue(source: "t", eventKey: "e1", summary: "", studyUID: "1.2.3", kind: "analyze",
+                                                      subjectKey: "study:1.2.3", version: 1, patientID: "p", payload: "{}")
+        guard case .queued? = first else { Issue.record("not queued: \(String(describing: first))"); return }
+        #expect(try await s.recordEventAndEnqueue(source: "t", eventKey: "e1", summary: "", studyUID: "1.2.3", kind: "analyze",
+                                                  subjectKey: "study:1.2.3", version: 1, patientID: "p", payload: "{}") == nil)
+        #expect(try await s.eventSeen(key: "e1"))
+        #expect(try await s.jobs(state: .queued).count == 1)
+    }
 }

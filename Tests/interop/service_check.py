@@ -152,15 +152,18 @@ for f in sorted(os.listdir(f"{OUT}/study2/dicom")):
         urllib.request.urlopen(urllib.request.Request(f"{ORTHANC}/instances", data=fh.read(), method="POST")).read()
 
 
+SERVE_PID = int(os.environ["OSTEOCT_SERVE_PID"])
+
+
 def analysis_pids():
-    out = subprocess.run(["pgrep", "-f", "osteoct analyze"], capture_output=True, text=True).stdout.split()
+    """The service's own analysis children (by parent PID, not by name)."""
+    out = subprocess.run(["pgrep", "-P", str(SERVE_PID)], capture_output=True, text=True).stdout.split()
     return [int(p) for p in out]
 
 
 if wait(lambda: analysis_pids(), 60, "the second study's analysis starting (Orthanc StableStudy → job)"):
     # SIGKILL the analysis and the service mid-job, as a crash would.
-    serve_pid = int(subprocess.check_output(["pgrep", "-f", "osteoct serve"], text=True).split()[0])
-    for p in analysis_pids() + [serve_pid]:
+    for p in analysis_pids() + [SERVE_PID]:
         os.kill(p, signal.SIGKILL)
     check(jobs().get("running", 0) == 1, "after SIGKILL the job is left running under its lease")
     # Restart: the lease (20 s in the demo's configuration) runs out and the job is taken up again.

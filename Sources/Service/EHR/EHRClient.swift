@@ -35,8 +35,6 @@ public actor EHRClient {
     public let settings: EHRSettings
     let http: HTTPClient
     var token: (value: String, expires: Date)?
-    var keys: JWTKeyCollection?
-    var kid: String?
 
     public init(settings: EHRSettings, http: HTTPClient) throws(ServiceError) {
         self.settings = settings
@@ -75,7 +73,8 @@ public actor EHRClient {
             url = nil
             if case .array(let links)? = bundle["link"] {
                 for case .object(let l) in links {
-                    if case .string("next")? = l["relation"], case .string(let next)? = l["url"] { url = next }
+                    // Only pages of the same server get the bearer token.
+                    if case .string("next")? = l["relation"], case .string(let next)? = l["url"], Self.sameOrigin(next, settings.baseURL) { url = next }
                 }
             }
             pages += 1
@@ -105,6 +104,7 @@ public actor EHRClient {
     /// The woman's record as the screening reads it: her Patient and her Observations, Conditions,
     /// medications and family history, as a collection Bundle (JSON). Nil when she does not exist.
     public func record(patientID: String) async throws(EHRError) -> [UInt8]? {
+        guard OsteoCTService.isFHIRId(patientID) else { throw EHRError(message: "the patient reference is not a FHIR id", retryable: false) }
         guard let patientBytes = try await read("Patient/" + patientID),
               let patient = try? JSONDecoder().decode(AnyJSON.self, from: Data(patientBytes)) else { return nil }
         var resources: [AnyJSON] = [patient]
@@ -176,7 +176,8 @@ public actor EHRClient {
             } catch let e as EHRError {
                 throw e
             } catch {
-                if attempt < 2 { try? await Task.sleep(for: .milliseconds(300)); continue }
+                // A read is retried once at once; a POST is not (it may have been applied).
+                if attempt < 2 && method == .GET { try? await Task.sleep(for: .milliseconds(300)); continue }
                 throw EHRError(message: "\(method.rawValue) \(Self.redacted(url)): \(error)", retryable: true)
             }
         }
@@ -188,27 +189,18 @@ public actor EHRClient {
         guard let clientID = settings.clientID, let jwk = settings.privateJWK else { throw EHRError(message: "no client credentials", retryable: false) }
         let tokenURL: String
         if let configured = settings.tokenURL { tokenURL = configured } else { tokenURL = try await discoverTokenURL() }
-        if keys == nil {
-            var key = try JSONDecoder().decode(JWK.self, from: Data(jwk.utf8))
-            guard let k = key.keyIdentifier?.string else { throw EHRError(message: "ehr.privateKey has no kid", retryable: false) }
-            if key.algorithm == nil { key.algorithm = key.keyType == .ecdsa ? .es384 : .rs384 }
-            guard key.algorithm == .es384 || key.algorithm == .rs384 else {
-                throw EHRError(message: "ehr.privateKey must be an RS384 or ES384 key (SMART backend services)", retryable: false)
-            }
-            let collection = JWTKeyCollection()
-            try await collection.add(jwk: key)
-            keys = collection
-            kid = k
-        }
         struct Assertion: JWTPayload {
             var iss: String, sub: String, aud: String, exp: Int, jti: String
             func verify(using algorithm: some JWTAlgorithm) async throws {}
         }
-        var header = JWTHeader()
-        header.typ = "JWT"
         let now = Date()
-        let assertion = try await keys!.sign(Assertion(iss: clientID, sub: clientID, aud: tokenURL, exp: Int(now.timeIntervalSince1970) + 240,
-                                                       jti: UUID().uuidString), kid: JWKIdentifier(string: kid ?? ""), header: header)
+        let assertion: String
+        do {
+            assertion = try await KeyMaterial.sign(Assertion(iss: clientID, sub: clientID, aud: tokenURL, exp: Int(now.timeIntervalSince1970) + 240,
+                                                             jti: UUID().uuidString), privateJWK: jwk)
+        } catch {
+            throw EHRError(message: "ehr.privateKey: \(error)", retryable: false)
+        }
         var form = URLComponents()
         form.queryItems = [.init(name: "grant_type", value: "client_credentials"), .init(name: "scope", value: settings.scope),
                            .init(name: "client_assertion_type", value: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
@@ -251,6 +243,16 @@ public actor EHRClient {
         return EHRError(message: "\(what) answered \(status)\(why)", retryable: status == 429 || status >= 500, status: status)
     }
 
-    /// A path or URL without its query (which may carry patient ids) for messages and logs.
-    static func redacted(_ s: String) -> String { String(s.split(separator: "?", maxSplits: 1).first ?? "") }
+    /// A path or URL for messages: the resource type kept, ids and queries (patient data) left out.
+    static func redacted(_ s: String) -> String {
+        let path = String(s.split(separator: "?", maxSplits: 1).first ?? "")
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard let i = parts.lastIndex(where: { $0.first?.isUppercase == true }) else { return path }
+        return parts[...i].joined(separator: "/") + (i < parts.count - 1 ? "/…" : "")
+    }
+
+    static func sameOrigin(_ a: String, _ b: String) -> Bool {
+        guard let u = URL(string: a), let v = URL(string: b) else { return false }
+        return u.scheme == v.scheme && u.host == v.host && u.port == v.port
+    }
 }

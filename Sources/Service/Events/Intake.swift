@@ -1,5 +1,5 @@
 // Where every announcement of a CT study ends up — Orthanc's StableStudy, a FHIR Subscription
-// notification for an ImagingStudy, the polling fallback: recognised when seen before, matched to
+// notification for an ImagingStudy: recognised when seen before, matched to
 // the woman in the EHR, skipped when this version of the study is already screened, else queued.
 // The study's version is its number of instances: images that arrive after a run make a new
 // version, which the queue turns into exactly one re-run.
@@ -18,24 +18,24 @@ extension OsteoCTService {
     /// the announcement names it; else `mrn` (DICOM Patient ID) is looked up in the EHR.
     public func studyAnnounced(source: String, eventKey: String, studyUID: String, version: Int, patientID: String?, mrn: String?,
                                studyPath: String? = nil, patientBundle: String? = nil) async throws(ServiceError) -> IntakeOutcome {
-        let isNew = try await store.recordEvent(source: source, key: eventKey, summary: "study announced (version \(version))")
-        metrics.event(source: source, new: isNew)
-        guard isNew else { return .duplicate }
-        if try await store.isScreened(studyUID: studyUID, version: version) { return .alreadyScreened }
+        guard Self.isDICOMUID(studyUID) else { throw .refused(status: 422, "'\(studyUID)' is not a DICOM UID") }
+        if let patientID, !Self.isFHIRId(patientID) { throw .refused(status: 422, "the patient reference is not a FHIR id") }
+        if try await store.eventSeen(key: eventKey) {
+            metrics.event(source: source, new: false)
+            return .duplicate
+        }
         var patient = patientID
         if patient == nil, let mrn, let ehr {
             let query = "Patient?identifier=\(Self.formEncoded(configuration.site.patientIdentifierSystem + "|" + mrn))"
-            do {
-                let found = try await ehr.searchAll(query, maxPages: 1)
-                let ids = found.compactMap { r -> String? in if case .object(let o) = r, case .string(let id)? = o["id"] { return id } else { return nil } }
-                if ids.count == 1 { patient = ids[0] } else if ids.count > 1 {
-                    logger.warning("study skipped: several EHR patients share the study's patient identifier", metadata: ["source": "\(source)"])
-                    return .noPatient
-                }
-            } catch {
-                // Unknown whether she exists: forget the event so the next announcement tries again.
-                try? await store.forgetEvent(key: eventKey)
+            let found: [AnyJSON]
+            do { found = try await ehr.searchAll(query, maxPages: 1) } catch {
+                // Nothing is recorded: the next announcement of the study tries again.
                 throw .job("looking the study's patient up in the EHR: \(error.message)")
+            }
+            let ids = found.compactMap { r -> String? in if case .object(let o) = r, case .string(let id)? = o["id"] { return id } else { return nil } }
+            if ids.count == 1, Self.isFHIRId(ids[0]) { patient = ids[0] } else if ids.count > 1 {
+                logger.warning("study skipped: several EHR patients share the study's patient identifier", metadata: ["source": "\(source)"])
+                return .noPatient
             }
         }
         guard let patient else {
@@ -44,11 +44,21 @@ extension OsteoCTService {
         }
         let payload = AnalyzeJob(studyUID: studyUID, patientID: patient, studyPath: studyPath, patientBundle: patientBundle)
         let json = String(decoding: (try? JSONEncoder().encode(payload)) ?? Data(), as: UTF8.self)
-        switch try await store.enqueue(kind: "analyze", subjectKey: "study:\(studyUID)", version: version, patientID: patient, payload: json) {
-        case .queued: return .queued
-        case .updated: return .requeued
-        case .duplicate: return .alreadyScreened
+        let outcome = try await store.recordEventAndEnqueue(source: source, eventKey: eventKey, summary: "study announced (version \(version))",
+                                                            studyUID: studyUID, kind: "analyze", subjectKey: "study:\(studyUID)", version: version,
+                                                            patientID: patient, payload: json)
+        metrics.event(source: source, new: outcome != nil)
+        switch outcome {
+        case nil: return .duplicate
+        case .queued?: return .queued
+        case .updated?: return .requeued
+        case .duplicate?: return .alreadyScreened
         }
+    }
+
+    /// A DICOM UID (PS3.5 §9.1): digits and dots, at most 64 characters.
+    static func isDICOMUID(_ s: String) -> Bool {
+        !s.isEmpty && s.utf8.count <= 64 && s.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || $0 == 46 }
     }
 
     static func formEncoded(_ s: String) -> String {
@@ -59,8 +69,8 @@ extension OsteoCTService {
 }
 
 extension Store {
-    /// Drops an event so the same announcement counts as new again (its handling failed part-way).
-    public func forgetEvent(key: String) async throws(ServiceError) {
-        try await write { db in try db.execute(sql: "DELETE FROM event WHERE dedup_key = ?", arguments: [key]) }
+    /// Whether an event with this key was recorded.
+    public func eventSeen(key: String) async throws(ServiceError) -> Bool {
+        try await read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM event WHERE dedup_key = ?", arguments: [key]) == true }
     }
 }

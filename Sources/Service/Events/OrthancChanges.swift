@@ -20,14 +20,16 @@ public struct OrthancChanges: Service {
     }
 
     public func run() async throws {
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            do {
-                let more = try await pollOnce()
-                if more { continue }
-            } catch {
-                service.logger.warning("Orthanc /changes not read", metadata: ["error": "\(error)"])
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    let more = try await pollOnce()
+                    if more { continue }
+                } catch {
+                    service.logger.warning("Orthanc /changes not read", metadata: ["error": "\(error)"])
+                }
+                try? await Task.sleep(for: .seconds(service.configuration.orthancPollSeconds))
             }
-            try? await Task.sleep(for: .seconds(service.configuration.orthancPollSeconds))
         }
     }
 
@@ -38,14 +40,15 @@ public struct OrthancChanges: Service {
         guard case .array(let changes)? = page["Changes"] else { throw ServiceError.job("Orthanc /changes has no Changes") }
         for case .object(let c) in changes {
             guard case .string("StableStudy")? = c["ChangeType"], case .string(let id)? = c["ID"], case .number(let seq)? = c["Seq"] else { continue }
-            guard case .object(let study)? = try await get("/studies/\(id)"), case .object(let tags)? = study["MainDicomTags"],
+            // A study deleted since (404) is skipped, not retried for ever.
+            guard case .object(let study)? = try await get("/studies/\(id)", missingIsNil: true), case .object(let tags)? = study["MainDicomTags"],
                   case .string(let uid)? = tags["StudyInstanceUID"] else { continue }
             var mrn: String?
             if case .object(let p)? = study["PatientMainDicomTags"], case .string(let pid)? = p["PatientID"] { mrn = pid }
             // The version counts CT images only: OsteoCT's own results stored back (SEG, SR, OT) must
             // not look like late images of the study.
             var instances = 0
-            if case .array(let series)? = try await get("/studies/\(id)/series?expand") {
+            if case .array(let series)? = try await get("/studies/\(id)/series?expand", missingIsNil: true) {
                 for case .object(let s) in series {
                     guard case .object(let t)? = s["MainDicomTags"], case .string("CT")? = t["Modality"], case .array(let list)? = s["Instances"] else { continue }
                     instances += list.count
@@ -61,11 +64,12 @@ public struct OrthancChanges: Service {
         return false
     }
 
-    func get(_ path: String) async throws -> AnyJSON? {
+    func get(_ path: String, missingIsNil: Bool = false) async throws -> AnyJSON? {
         var request = HTTPClientRequest(url: baseURL + path)
         request.headers.add(name: "Accept", value: "application/json")
         let response = try await service.http.execute(request, timeout: .seconds(30))
         let body = try await response.body.collect(upTo: 32 << 20)
+        if missingIsNil && response.status == .notFound { return nil }
         guard response.status == .ok else { throw ServiceError.job("Orthanc \(path.split(separator: "?").first ?? "") answered \(response.status.code)") }
         return try JSONDecoder().decode(AnyJSON.self, from: Data(Array(buffer: body)))
     }

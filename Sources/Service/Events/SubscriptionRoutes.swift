@@ -15,11 +15,12 @@ import NIOCore
 extension OsteoCTService {
     func notification(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         try authorizeChannel(request)
-        guard case .object(let bundle)? = try? JSONDecoder().decode(AnyJSON.self, from: Data(Array(buffer: try await body(request)))),
-              case .string("Bundle")? = bundle["resourceType"], case .array(let entries)? = bundle["entry"],
+        let bytes = try await body(request)   // 413 above server.maxBodyBytes
+        guard case .object(let bundle)? = try? JSONDecoder().decode(AnyJSON.self, from: Data(Array(buffer: bytes))),
+              case .string("Bundle")? = bundle["resourceType"], case .string("history")? = bundle["type"], case .array(let entries)? = bundle["entry"],
               case .object(let first)? = entries.first, case .object(let status)? = first["resource"],
               case .string("Parameters")? = status["resourceType"], case .array(let parameters)? = status["parameter"] else {
-            throw OutcomeError(.badRequest, code: "structure", "not a subscription notification: a Bundle whose first entry is the status Parameters (Subscriptions Backport, R4)")
+            throw OutcomeError(.badRequest, code: "structure", "not a subscription notification: a history Bundle whose first entry is the status Parameters (Subscriptions Backport, R4)")
         }
         func value(_ name: String, in params: [AnyJSON]) -> AnyJSON? {
             for case .object(let p) in params {
@@ -60,37 +61,36 @@ extension OsteoCTService {
     }
 
     func notificationEvent(subscription: String, number: String, focus: String, included: [String: [String: AnyJSON]]) async throws -> IntakeOutcome {
-        // "ImagingStudy/123", or an absolute URL ending in it.
-        let parts = focus.split(separator: "/")
+        // "ImagingStudy/123", an absolute URL ending in it, or either with /_history/{version}.
+        var parts = focus.split(separator: "/")
+        if parts.count >= 4 && parts[parts.count - 2] == "_history" { parts.removeLast(2) }
         guard parts.count >= 2 else { throw OutcomeError(.badRequest, code: "value", "focus '\(focus)' is not a resource reference") }
         let type = String(parts[parts.count - 2]), id = String(parts[parts.count - 1])
         guard type == "ImagingStudy" else {
-            // Record changes (Observation, Condition, MedicationStatement) are acknowledged; re-scoring
-            // from them is a later step of issue 8 (see the README's service section).
+            // Record changes (Observation, Condition, MedicationStatement) are acknowledged and
+            // counted; re-scoring from them is not built yet (README, "Not yet").
             metrics.event(source: "subscription-\(type)", new: true)
             return .duplicate
         }
+        guard Self.isFHIRId(id) else { throw OutcomeError(.badRequest, code: "value", "focus '\(focus)' does not end in a FHIR id") }
         var study = included[focus] ?? included["\(type)/\(id)"]
         if study == nil {
             guard let ehr else { throw OutcomeError(.unprocessableContent, code: "not-supported", "id-only notification but no EHR is configured to read \(type)/\(id) from") }
             do {
                 if let bytes = try await ehr.read("\(type)/\(id)"), case .object(let o)? = try? JSONDecoder().decode(AnyJSON.self, from: Data(bytes)) { study = o }
             } catch {
-                // 503: the EHR will send it again (or the poller finds it); nothing is lost.
+                // 503: the EHR sends the notification again (nothing was recorded).
                 throw OutcomeError(.serviceUnavailable, code: "transient", "reading the ImagingStudy from the EHR failed: \(error.message)")
             }
         }
         guard let study else { return .noPatient }
-        var uid: String?
-        if case .array(let ids)? = study["identifier"] {
-            for case .object(let i) in ids {
-                if case .string("urn:dicom:uid")? = i["system"], case .string(let v)? = i["value"] { uid = v.hasPrefix("urn:oid:") ? String(v.dropFirst(8)) : v }
-            }
-        }
-        guard let uid else { throw OutcomeError(.unprocessableContent, code: "required", "ImagingStudy/\(id) has no urn:dicom:uid identifier (the Study Instance UID)") }
+        guard let uid = Self.studyInstanceUID(study) else { throw OutcomeError(.unprocessableContent, code: "required", "ImagingStudy/\(id) has no urn:dicom:uid identifier (the Study Instance UID)") }
         if case .string(let s)? = study["status"], s != "available" { return .duplicate }
         var patient: String?
-        if case .object(let subject)? = study["subject"], case .string(let ref)? = subject["reference"], ref.hasPrefix("Patient/") { patient = String(ref.dropFirst(8)) }
+        if case .object(let subject)? = study["subject"], case .string(let ref)? = subject["reference"], ref.hasPrefix("Patient/") {
+            patient = String(ref.dropFirst(8))
+            guard Self.isFHIRId(patient ?? "") else { throw OutcomeError(.unprocessableContent, code: "value", "ImagingStudy/\(id)'s subject is not a Patient id") }
+        }
         var version = 1
         if case .number(let n)? = study["numberOfInstances"], n >= 1 { version = Int(n) }
         do {
@@ -99,6 +99,15 @@ extension OsteoCTService {
         } catch {
             throw OutcomeError(.serviceUnavailable, code: "transient", "\(error)")
         }
+    }
+
+    /// The Study Instance UID of an ImagingStudy (identifier system urn:dicom:uid, value urn:oid:…).
+    static func studyInstanceUID(_ study: [String: AnyJSON]) -> String? {
+        guard case .array(let ids)? = study["identifier"] else { return nil }
+        for case .object(let i) in ids {
+            if case .string("urn:dicom:uid")? = i["system"], case .string(let v)? = i["value"] { return v.hasPrefix("urn:oid:") ? String(v.dropFirst(8)) : v }
+        }
+        return nil
     }
 
     /// The notification channel's secret, compared in constant time.

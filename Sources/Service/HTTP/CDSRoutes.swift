@@ -93,16 +93,21 @@ extension OsteoCTService {
         default:
             break
         }
-        guard let server = call.fhirServer, let token = call.fhirAuthorization?.access_token else {
+        guard let server = call.fhirServer else {
             throw OutcomeError(.preconditionFailed, code: "required",
-                               "the Patient was not prefetched (key 'patient': Patient/{{context.patientId}}) and no fhirServer with fhirAuthorization was given to read it")
+                               "the Patient was not prefetched (key 'patient': Patient/{{context.patientId}}) and no fhirServer was given to read it from")
         }
         guard let base = URL(string: server), base.scheme == "https" || (base.scheme == "http" && Self.isLoopback(base.host)) else {
             throw OutcomeError(.preconditionFailed, code: "security", "fhirServer '\(server)' is not an https URL; OsteoCT does not send tokens in the clear")
         }
+        // Only the EHR OsteoCT is configured for, when it is: a client cannot point it anywhere else.
+        if let ehrBase = configuration.ehr?.baseURL, !server.hasPrefix(ehrBase) {
+            throw OutcomeError(.preconditionFailed, code: "security", "fhirServer is not the EHR this service is configured for (ehr.baseUrl)")
+        }
         var r = HTTPClientRequest(url: (server.hasSuffix("/") ? String(server.dropLast()) : server) + "/Patient/" + patientID)
         r.headers.add(name: "Accept", value: "application/fhir+json")
-        r.headers.add(name: "Authorization", value: "Bearer " + token)
+        // fhirAuthorization is optional (an open FHIR server needs none).
+        if let token = call.fhirAuthorization?.access_token { r.headers.add(name: "Authorization", value: "Bearer " + token) }
         do {
             let response = try await http.execute(r, timeout: .seconds(5))
             let bytes = try await response.body.collect(upTo: 1 << 20)
@@ -144,6 +149,12 @@ extension OsteoCTService {
             if f.outcome == "accepted" && (f.acceptedSuggestions ?? []).isEmpty {
                 throw OutcomeError(.badRequest, code: "required", "feedback[\(k)] is accepted but names no acceptedSuggestions")
             }
+            if let o = f.overrideReason, o.reason == nil && (o.userComment ?? "").isEmpty {
+                throw OutcomeError(.badRequest, code: "required", "feedback[\(k)].overrideReason has neither a reason nor a userComment")
+            }
+            if let r = f.overrideReason?.reason, r.code.isEmpty || r.system.isEmpty {
+                throw OutcomeError(.badRequest, code: "required", "feedback[\(k)].overrideReason.reason needs a system and a code")
+            }
             guard Self.isInstant(f.outcomeTimestamp) else {
                 throw OutcomeError(.badRequest, code: "value", "feedback[\(k)].outcomeTimestamp '\(f.outcomeTimestamp)' is not an RFC 3339 time")
             }
@@ -176,7 +187,8 @@ extension OsteoCTService {
 
     // MARK: helpers
 
-    static let version = "0.1.0"
+    /// OsteoCT's version (the CLI's `--version` too).
+    public static let version = "0.1.0"
 
     static func isFHIRId(_ s: String) -> Bool {
         // R4 id: [A-Za-z0-9\-\.]{1,64}

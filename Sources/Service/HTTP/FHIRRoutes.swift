@@ -61,7 +61,7 @@ extension OsteoCTService {
             case "_offset":
                 guard let n = Int(value), n >= 0 else { throw OutcomeError(.badRequest, code: "value", "_offset=\(value) is not an offset") }
                 q.offset = n
-            case "_format": continue
+            case "_format": break
             default: continue
             }
             if name != "_offset" { kept.append((name, value)) }
@@ -74,7 +74,7 @@ extension OsteoCTService {
             return c?.string ?? base + "/" + type
         }
         var links: [String] = [#"{"relation":"self","url":"# + Self.jsonString(link(q.offset)) + "}"]
-        if q.offset + found.count < total { links.append(#"{"relation":"next","url":"# + Self.jsonString(link(q.offset + found.count)) + "}") }
+        if q.count > 0 && q.offset + found.count < total { links.append(#"{"relation":"next","url":"# + Self.jsonString(link(q.offset + found.count)) + "}") }
         var bytes = Array(#"{"resourceType":"Bundle","type":"searchset","total":"#.utf8) + Array(String(total).utf8)
         bytes += Array(#","link":["#.utf8) + Array(links.joined(separator: ",").utf8) + Array("]".utf8)
         if !found.isEmpty {
@@ -88,10 +88,9 @@ extension OsteoCTService {
             bytes += Array("]".utf8)
         }
         bytes += Array("}".utf8)
-        let patients = Set(found.compactMap(\.patientID))
-        if !found.isEmpty {
-            await audit("fhir search", agent: agent, request: request, patientID: patients.count == 1 ? patients.first : nil,
-                        entity: type, detail: "\(found.count) of \(total) resource(s)")
+        // One audit record per patient whose data the page discloses.
+        for (patient, n) in Dictionary(grouping: found, by: { $0.patientID ?? "" }).mapValues(\.count).sorted(by: { $0.key < $1.key }) {
+            await audit("fhir search", agent: agent, request: request, patientID: patient.isEmpty ? nil : patient, entity: type, detail: "\(n) resource(s)")
         }
         return try fhirResponse(bytes, request)
     }

@@ -23,20 +23,12 @@ public struct ReportLinks: Sendable {
 
     /// Whether `sig` is this service's signature of `id` and `exp`, and `exp` is still ahead.
     public func verify(id: String, exp: String?, sig: String?, now: Date = Date()) -> Bool {
-        guard let exp, let e = Int(exp), let sig, let mac = Self.unbase64URL(sig) else { return false }
+        guard let exp, let e = Int(exp), let sig, let mac = Base64URL.decode(sig) else { return false }
         guard Double(e) >= now.timeIntervalSince1970 else { return false }
         return HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: Data("report|\(id)|\(e)".utf8), using: key)
     }
 
     func signature(id: String, exp: Int) -> String {
-        let mac = HMAC<SHA256>.authenticationCode(for: Data("report|\(id)|\(exp)".utf8), using: key)
-        return Data(mac).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
-
-    static func unbase64URL(_ s: String) -> Data? {
-        var b = s.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while b.count % 4 != 0 { b += "=" }
-        return Data(base64Encoded: b)
+        Base64URL.encode(Data(HMAC<SHA256>.authenticationCode(for: Data("report|\(id)|\(exp)".utf8), using: key)))
     }
 }

@@ -146,6 +146,7 @@ public final class OsteoCTService: Sendable {
             return try await trust.verify(authorization: request.headers[.authorization], audience: audience).iss
         } catch {
             metrics.refused(endpoint: endpoint)
+            await audit(endpoint, agent: "unverified", request: request, patientID: nil, entity: nil, outcome: "4", detail: "\(error)")
             if case .refused(let status, let why) = error {
                 logger.info("refused", metadata: ["endpoint": "\(endpoint)", "reason": "\(why)"])
                 throw OutcomeError(HTTPResponse.Status(code: status), code: "login", why, headers: [.wwwAuthenticate: "Bearer"])
@@ -155,9 +156,9 @@ public final class OsteoCTService: Sendable {
     }
 
     func audit(_ subtype: String, agent: String, request: Request, patientID: String?, entity: String?, outcome: String = "0", detail: String? = nil) async {
+        // No source address: a client-set header (X-Forwarded-For) would let a caller write any.
         let record = AuditRecord(recorded: ScreeningImport.instant(Date()), action: "R", subtype: subtype, outcome: outcome, agent: agent,
-                                 sourceAddress: request.headers[HTTPField.Name("X-Forwarded-For")!],
-                                 patientID: patientID, entity: entity, detail: detail)
+                                 sourceAddress: nil, patientID: patientID, entity: entity, detail: detail)
         do { try await store.audit(record) } catch {
             // A disclosure that cannot be audited is still answered (the clinician needs it); the
             // failure is logged and counted so operations see it.
@@ -257,8 +258,9 @@ struct JWKSClient: JWKSFetching {
 
 extension OsteoCTService {
     /// `osteoct serve`: the HTTP server, the workers and (when configured) the Orthanc follower,
-    /// until SIGTERM or SIGINT; then the server stops taking calls, running jobs are abandoned to
-    /// their leases (taken up again at the next start) and the store is closed.
+    /// until SIGTERM or SIGINT; then, in reverse order, the follower stops, the workers terminate a
+    /// running analysis (its job goes back to the queue for the next start), and the server finishes
+    /// the calls in flight.
     public static func serve(configuration: ServiceConfiguration, logger: Logger,
                              onListening: @escaping @Sendable (String) async -> Void = { _ in }) async throws {
         let store = try Store(path: configuration.storePath)

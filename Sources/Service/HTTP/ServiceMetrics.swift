@@ -34,7 +34,12 @@ public final class ServiceMetrics: Sendable {
                              labels: [("service", service)]).increment(by: Int64(count))
     }
 
+    /// Event sources the metrics know; anything else (it comes from request content) counts as `other`.
+    static let sources: Set<String> = ["orthanc", "subscription", "subscription-handshake", "subscription-heartbeat", "subscription-ImagingStudy",
+                                       "subscription-Observation", "subscription-Condition", "subscription-MedicationStatement", "test"]
+
     func event(source: String, new: Bool) {
+        let source = Self.sources.contains(source) ? source : "other"
         registry.makeCounter(descriptor: .init(namespace: "osteoct", metricName: "events", unitName: "total",
                                                helpText: "Events received, new or recognised as duplicates"),
                              labels: [("source", source), ("outcome", new ? "new" : "duplicate")]).increment()

@@ -52,18 +52,23 @@ public struct JobRunner: Service {
         name = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
     }
 
+    /// On shutdown the workers stop at once: a running analysis is terminated and its job goes back
+    /// to the queue (as a retryable failure), to be taken up at the next start.
     public func run() async throws {
-        await withDiscardingTaskGroup { group in
-            for i in 0..<service.configuration.workers {
-                group.addTask { await loop(worker: "\(name)#\(i)") }
+        await cancelWhenGracefulShutdown {
+            await withDiscardingTaskGroup { group in
+                for i in 0..<service.configuration.workers {
+                    group.addTask { await loop(worker: "\(name)#\(i)") }
+                }
             }
         }
     }
 
     func loop(worker: String) async {
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+        let c = service.configuration
+        while !Task.isCancelled {
             do {
-                if let job = try await service.store.claim(worker: worker, lease: service.configuration.leaseSeconds) {
+                if let job = try await service.store.claim(worker: worker, lease: c.leaseSeconds, maxAttempts: c.jobPolicy.maxAttempts) {
                     await execute(job, worker: worker)
                     continue
                 }
@@ -83,6 +88,10 @@ public struct JobRunner: Service {
             group.addTask {
                 do { try await perform(job); return .success(()) } catch let f as JobFailure { return .failure(f) } catch is CancellationError {
                     return .failure(JobFailure(message: "stopped (lease lost or shutdown)", retryable: true))
+                } catch let e as ServiceError {
+                    // The store busy or a disk full may pass; a refused request will not.
+                    if case .store = e { return .failure(JobFailure(message: e.description, retryable: true)) }
+                    return .failure(JobFailure(message: e.description, retryable: false))
                 } catch {
                     return .failure(JobFailure(message: "\(error)", retryable: false))
                 }
@@ -105,12 +114,14 @@ public struct JobRunner: Service {
         let seconds = Double((ContinuousClock.now - started).components.seconds)
         switch outcome {
         case .success:
-            _ = try? await store.complete(job: job.id, worker: worker)
-            log.info("job done", metadata: ["job": "\(job.id)", "kind": "\(job.kind)", "seconds": "\(seconds)"])
+            let mine = (try? await store.complete(job: job.id, worker: worker)) ?? false
+            log.info(mine ? "job done" : "job finished after its lease was lost (another worker has it)",
+                     metadata: ["job": "\(job.id)", "kind": "\(job.kind)", "seconds": "\(seconds)"])
         case .failure(let f):
             let state = try? await store.fail(job: job.id, worker: worker, error: f.message, retryable: f.retryable, policy: service.configuration.jobPolicy)
-            // The message may name files but never patient data (ids stay out of job errors).
-            log.warning("job failed", metadata: ["job": "\(job.id)", "kind": "\(job.kind)", "state": "\(state?.rawValue ?? "lost")", "error": "\(f.message)"])
+            // The reason stays in the store (`osteoct jobs --state failed|dead`): it may quote the EHR
+            // or the analysis, which are not for the log.
+            log.warning("job failed", metadata: ["job": "\(job.id)", "kind": "\(job.kind)", "state": "\(state?.rawValue ?? "lost")", "retry": "\(f.retryable)"])
         }
     }
 
@@ -129,6 +140,9 @@ public struct JobRunner: Service {
         guard let payload = try? JSONDecoder().decode(AnalyzeJob.self, from: Data(job.payload.utf8)) else {
             throw JobFailure(message: "the job's payload is not an analyze job", retryable: false)
         }
+        // A newer version of the study already screened (this job was retried or replayed late): done.
+        if try await service.store.isScreened(studyUID: payload.studyUID, version: job.version) { return }
+        let earlier = try await service.store.screeningCount(studyUID: payload.studyUID)
         let dir = (c.jobsDirectory as NSString).appendingPathComponent("job-\(job.id)")
         let fm = FileManager.default
         // A job taken up again after a crash starts clean: its folder holds only derived data.
@@ -136,6 +150,7 @@ public struct JobRunner: Service {
         do { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
             throw JobFailure(message: "cannot create \(dir): \(error)", retryable: true)
         }
+        // The retrieved study is removed in any case; the rest (her record, the results) once stored.
         defer { try? fm.removeItem(atPath: (dir as NSString).appendingPathComponent("dicom")) }
 
         // The study.
@@ -168,12 +183,10 @@ public struct JobRunner: Service {
         let out = (dir as NSString).appendingPathComponent("out")
         let dicomOut = c.storeResultsInPACS ? (dir as NSString).appendingPathComponent("dicom-out") : nil
         do {
-            try await withTimeout(seconds: c.analysisTimeoutSeconds) {
-                try await analyzer.analyze(study: study, patientBundle: record, out: out, siteConfig: site, dicomOut: dicomOut)
-            }
-        } catch let e as ServiceError {
-            // A killed analysis (out of memory, signal) may pass; a refused study will not.
-            throw JobFailure(message: e.description, retryable: e.description.contains("signal"))
+            try await analyzer.analyze(study: study, patientBundle: record, out: out, siteConfig: site, dicomOut: dicomOut,
+                                       revision: earlier > 0 ? earlier + 1 : nil, log: (dir as NSString).appendingPathComponent("analyze.log"))
+        } catch {
+            throw JobFailure(message: error.message, retryable: error.retryable)
         }
         let (screening, resources): (StoredScreening, [StoredResource])
         do { (screening, resources) = try ScreeningImport.load(folder: out, version: job.version) } catch {
@@ -190,6 +203,8 @@ public struct JobRunner: Service {
         if let dicomOut, let web = service.dicomweb {
             try await storeResults(folder: dicomOut, study: payload.studyUID, web: web)
         }
+        // Stored: the job's folder (her record, the analysis) is not kept.
+        try? fm.removeItem(atPath: dir)
     }
 
     /// STOW-RS of the SEG, SR and SC objects, confirmed by QIDO-RS.
@@ -222,15 +237,3 @@ public struct JobRunner: Service {
         }
     }
 }
-
-/// Runs `body`, cancelling it after `seconds`.
-func withTimeout(seconds: Double, _ body: @Sendable @escaping () async throws -> Void) async throws {
-    try await withThrowingTaskGroup(of: Bool.self) { group in
-        group.addTask { try await body(); return true }
-        group.addTask { try await Task.sleep(for: .seconds(seconds)); return false }
-        let finished = try await group.next() ?? false
-        group.cancelAll()
-        if !finished { throw JobFailure(message: "the analysis took longer than \(Int(seconds)) s (workers.analysisTimeoutSeconds)", retryable: false) }
-    }
-}
-

@@ -11,8 +11,13 @@ import NIOHTTP1
 public enum Multipart {
     /// The parts of a body with `boundary` (each part's headers dropped).
     public static func parts(_ body: [UInt8], boundary: String) -> [[UInt8]] {
+        body.withUnsafeBufferPointer { b in ranges(b, boundary: boundary).map { Array(b[$0]) } }
+    }
+
+    /// Where each part's content lies in `body` (no copy: a large retrieval is split from a mapped file).
+    public static func ranges(_ body: UnsafeBufferPointer<UInt8>, boundary: String) -> [Range<Int>] {
         let delimiter = Array(("--" + boundary).utf8)
-        var out: [[UInt8]] = []
+        var out: [Range<Int>] = []
         var positions: [Int] = []
         var i = 0
         // Delimiters start a line (or the body).
@@ -28,7 +33,7 @@ public enum Multipart {
             start = headersEnd
             var end = positions[k + 1]
             if end >= 2 && body[end - 2] == 13 && body[end - 1] == 10 { end -= 2 } else if end >= 1 && body[end - 1] == 10 { end -= 1 }
-            if end > start { out.append(Array(body[start..<end])) }
+            if end > start { out.append(start..<end) }
         }
         return out
     }
@@ -54,18 +59,16 @@ public enum Multipart {
         return nil
     }
 
-    static func find(_ needle: [UInt8], in hay: [UInt8], from: Int) -> Int? {
-        guard !needle.isEmpty, hay.count >= needle.count, from <= hay.count - needle.count else { return nil }
-        return hay.withUnsafeBufferPointer { h -> Int? in
-            needle.withUnsafeBufferPointer { n -> Int? in
-                let first = n[0], last = h.count - n.count
-                var i = from
-                while i <= last {
-                    if h[i] == first && memcmp(h.baseAddress! + i, n.baseAddress!, n.count) == 0 { return i }
-                    i += 1
-                }
-                return nil
+    static func find(_ needle: [UInt8], in h: UnsafeBufferPointer<UInt8>, from: Int) -> Int? {
+        guard !needle.isEmpty, h.count >= needle.count, from <= h.count - needle.count, let base = h.baseAddress else { return nil }
+        return needle.withUnsafeBufferPointer { n -> Int? in
+            let first = n[0], last = h.count - n.count
+            var i = from
+            while i <= last {
+                if h[i] == first && memcmp(base + i, n.baseAddress!, n.count) == 0 { return i }
+                i += 1
             }
+            return nil
         }
     }
 }
@@ -80,29 +83,59 @@ public struct DICOMwebClient: Sendable {
     }
 
     /// WADO-RS: every instance of the study, written as `NNNNN.dcm` into `folder`. Returns the count.
+    /// The response is streamed to a file and split from a memory map, so a large study does not
+    /// sit in the service's memory.
     public func retrieveStudy(_ studyUID: String, into folder: String) async throws(EHRError) -> Int {
+        guard OsteoCTService.isDICOMUID(studyUID) else { throw EHRError(message: "'\(studyUID)' is not a DICOM UID", retryable: false) }
         var request = HTTPClientRequest(url: "\(baseURL)/studies/\(studyUID)")
         request.headers.add(name: "Accept", value: #"multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.1"#)
-        let (status, headers, body) = try await send(request, limit: 8 << 30, what: "WADO-RS retrieve")
-        guard status == 200 else { throw EHRError(message: "WADO-RS retrieve of the study answered \(status)", retryable: status == 429 || status >= 500, status: status) }
-        guard let boundary = Multipart.boundary(contentType: headers.first(name: "Content-Type") ?? "") else {
-            throw EHRError(message: "WADO-RS answered without a multipart boundary", retryable: false)
-        }
-        let parts = Multipart.parts(body, boundary: boundary)
-        guard !parts.isEmpty else { throw EHRError(message: "WADO-RS returned no instances of the study", retryable: true) }
+        let fm = FileManager.default
+        let raw = folder + ".multipart"
+        defer { try? fm.removeItem(atPath: raw) }
+        let boundary: String
         do {
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            for (k, p) in parts.enumerated() {
-                try Data(p).write(to: URL(fileURLWithPath: folder).appendingPathComponent(String(format: "%05d.dcm", k)))
+            try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            let response = try await http.execute(request, timeout: .seconds(300))
+            guard response.status == .ok else {
+                let code = Int(response.status.code)
+                throw EHRError(message: "WADO-RS retrieve of the study answered \(code)", retryable: code == 429 || code >= 500, status: code)
             }
+            guard let b = Multipart.boundary(contentType: response.headers.first(name: "Content-Type") ?? "") else {
+                throw EHRError(message: "WADO-RS answered without a multipart boundary", retryable: false)
+            }
+            boundary = b
+            guard fm.createFile(atPath: raw, contents: nil), let handle = FileHandle(forWritingAtPath: raw) else {
+                throw EHRError(message: "cannot write \(raw)", retryable: true)
+            }
+            defer { try? handle.close() }
+            for try await chunk in response.body { try handle.write(contentsOf: chunk.readableBytesView) }
+        } catch let e as EHRError {
+            throw e
+        } catch {
+            throw EHRError(message: "WADO-RS retrieve: \(error)", retryable: true)
+        }
+        do {
+            let mapped = try Data(contentsOf: URL(fileURLWithPath: raw), options: .alwaysMapped)
+            let written = try mapped.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> Int in
+                let body = raw.bindMemory(to: UInt8.self)
+                let parts = Multipart.ranges(body, boundary: boundary)
+                for (k, r) in parts.enumerated() {
+                    try Data(UnsafeBufferPointer(rebasing: body[r])).write(to: URL(fileURLWithPath: folder).appendingPathComponent(String(format: "%05d.dcm", k)))
+                }
+                return parts.count
+            }
+            guard written > 0 else { throw EHRError(message: "WADO-RS returned no instances of the study", retryable: true) }
+            return written
+        } catch let e as EHRError {
+            throw e
         } catch {
             throw EHRError(message: "cannot write the retrieved study to \(folder): \(error)", retryable: true)
         }
-        return parts.count
     }
 
     /// QIDO-RS: the SOP Instance UIDs stored under the study (all series).
     public func instanceUIDs(study studyUID: String) async throws(EHRError) -> Set<String> {
+        guard OsteoCTService.isDICOMUID(studyUID) else { throw EHRError(message: "'\(studyUID)' is not a DICOM UID", retryable: false) }
         var request = HTTPClientRequest(url: "\(baseURL)/studies/\(studyUID)/instances?includefield=00080018")
         request.headers.add(name: "Accept", value: "application/dicom+json")
         let (status, _, body) = try await send(request, limit: 64 << 20, what: "QIDO-RS")

@@ -84,7 +84,7 @@ public actor CDSTrust {
         guard case .string(let alg)? = header["alg"], ["ES384", "RS384"].contains(alg) else {
             throw .refused(status: 401, "JWT algorithm '\(Self.text(header["alg"]) ?? "missing")' is not accepted: CDS clients sign with ES384 or RS384")
         }
-        if case .string(let typ)? = header["typ"], typ.uppercased() != "JWT" { throw .refused(status: 401, "JWT header typ must be 'JWT'") }
+        guard case .string(let typ)? = header["typ"], typ.uppercased() == "JWT" else { throw .refused(status: 401, "the JWT header's typ must be 'JWT' (required by CDS Hooks)") }
         guard case .string(let kid)? = header["kid"], !kid.isEmpty else { throw .refused(status: 401, "the JWT header has no kid (required by CDS Hooks)") }
         guard case .string(let iss)? = claims["iss"], let client = clients[iss] else {
             throw .refused(status: 401, "JWT issuer '\(Self.text(claims["iss"]) ?? "missing")' is not a trusted CDS client; add it to the trust file")
@@ -150,7 +150,15 @@ public actor CDSTrust {
     /// The key `kid` from the JWKS at `jku`: cached for five minutes; an unknown kid fetches again
     /// once (the client may have rotated its keys).
     func jkuKey(_ jku: String, kid: String, now: Date) async throws(ServiceError) -> JWK {
-        if let cached = fetched[jku], now.timeIntervalSince(cached.at) < jkuCacheSeconds, let k = cached.keys[kid] { return k }
+        if let cached = fetched[jku] {
+            if let k = cached.keys[kid], now.timeIntervalSince(cached.at) < jkuCacheSeconds { return k }
+            // An unknown kid fetches again at most every 30 s, so unsigned tokens with made-up kids
+            // cannot make the service hammer the client's JWKS URL.
+            if now.timeIntervalSince(cached.at) < 30 {
+                guard let k = cached.keys[kid] else { throw .refused(status: 401, "key '\(kid)' is not in the JWKS at '\(jku)'") }
+                return k
+            }
+        }
         guard let fetcher else { throw .refused(status: 401, "jku '\(jku)' cannot be fetched (no HTTP client configured)") }
         let bytes: [UInt8]
         do { bytes = try await fetcher.fetch(jku) } catch {
@@ -177,13 +185,22 @@ public actor CDSTrust {
         do { return Array(try JSONEncoder().encode(json)) } catch { throw .configuration("cannot encode a JWKS: \(error)") }
     }
 
-    static func base64URL(_ s: Substring) -> [UInt8]? {
-        var b = s.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while b.count % 4 != 0 { b += "=" }
-        return Data(base64Encoded: b).map { [UInt8]($0) }
-    }
+    static func base64URL(_ s: Substring) -> [UInt8]? { Base64URL.decode(String(s)).map { [UInt8]($0) } }
 
     static func text(_ v: AnyJSON?) -> String? { if case .string(let s)? = v { return s } else { return nil } }
+}
+
+/// base64url without padding (RFC 4648 §5), as JOSE writes it.
+enum Base64URL {
+    static func encode(_ d: some DataProtocol) -> String {
+        Data(d).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    static func decode(_ s: String) -> Data? {
+        var b = s.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while b.count % 4 != 0 { b += "=" }
+        return Data(base64Encoded: b)
+    }
 }
 
 /// The claims are checked by `CDSTrust` itself; jwt-kit only checks the signature.

@@ -10,15 +10,11 @@ public enum KeyMaterial {
     public static func generateES384(kid: String) -> (privateJWK: String, publicJWKS: String) {
         let key = P384.Signing.PrivateKey()
         let point = key.publicKey.x963Representation   // 0x04 ‖ x ‖ y
-        let x = b64url(point.dropFirst().prefix(48)), y = b64url(point.dropFirst(49))
-        let d = b64url(key.rawRepresentation)
+        let x = Base64URL.encode(point.dropFirst().prefix(48)), y = Base64URL.encode(point.dropFirst(49))
+        let d = Base64URL.encode(key.rawRepresentation)
         let pub = #"{"kty":"EC","crv":"P-384","alg":"ES384","use":"sig","kid":"\#(kid)","x":"\#(x)","y":"\#(y)"}"#
         let priv = #"{"kty":"EC","crv":"P-384","alg":"ES384","use":"sig","kid":"\#(kid)","x":"\#(x)","y":"\#(y)","d":"\#(d)"}"#
         return (priv, #"{"keys":[\#(pub)]}"#)
-    }
-
-    static func b64url(_ d: some DataProtocol) -> String {
-        Data(d).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
 }
 
@@ -27,24 +23,31 @@ extension KeyMaterial {
     /// header kid and typ JWT; claims iss, aud, iat, exp (+5 min), a fresh jti. For testing a
     /// service's trust set-up and for the demo.
     public static func clientJWT(privateJWK: String, iss: String, aud: String, now: Date = Date()) async throws(ServiceError) -> String {
+        struct Claims: JWTPayload {
+            var iss: String, aud: String, iat: Int, exp: Int, jti: String
+            func verify(using algorithm: some JWTAlgorithm) async throws {}
+        }
+        let t = Int(now.timeIntervalSince1970)
+        return try await sign(Claims(iss: iss, aud: aud, iat: t, exp: t + 300, jti: UUID().uuidString), privateJWK: privateJWK)
+    }
+
+    /// Signs claims with a private JWK (ES384 or RS384; `alg` taken from the key type when absent),
+    /// header `kid` and `typ: JWT`.
+    static func sign(_ claims: some JWTPayload, privateJWK: String) async throws(ServiceError) -> String {
         do {
             var key = try JSONDecoder().decode(JWK.self, from: Data(privateJWK.utf8))
-            guard let kid = key.keyIdentifier else { throw ServiceError.configuration("the key has no kid") }
+            guard let kid = key.keyIdentifier else { throw ServiceError.configuration("the private key has no kid") }
             if key.algorithm == nil { key.algorithm = key.keyType == .ecdsa ? .es384 : .rs384 }
+            guard key.algorithm == .es384 || key.algorithm == .rs384 else { throw ServiceError.configuration("the private key must be for ES384 or RS384") }
             let keys = JWTKeyCollection()
             try await keys.add(jwk: key)
-            struct Claims: JWTPayload {
-                var iss: String, aud: String, iat: Int, exp: Int, jti: String
-                func verify(using algorithm: some JWTAlgorithm) async throws {}
-            }
             var header = JWTHeader()
             header.typ = "JWT"
-            let t = Int(now.timeIntervalSince1970)
-            return try await keys.sign(Claims(iss: iss, aud: aud, iat: t, exp: t + 300, jti: UUID().uuidString), kid: kid, header: header)
+            return try await keys.sign(claims, kid: kid, header: header)
         } catch let e as ServiceError {
             throw e
         } catch {
-            throw .configuration("cannot sign with the key: \(error)")
+            throw .configuration("cannot sign with the private key: \(error)")
         }
     }
 }

@@ -44,44 +44,72 @@ extension Store {
     /// `patientID`: the woman the job is about, when known (a CDS call for her says "being analysed").
     public func enqueue(kind: String, subjectKey: String, version: Int, patientID: String? = nil, payload: String,
                         now: Date = Date()) async throws(ServiceError) -> EnqueueOutcome {
+        try await write { db in try Self.enqueue(db, kind: kind, subjectKey: subjectKey, version: version, patientID: patientID, payload: payload, now: now) }
+    }
+
+    /// An announcement recorded and its job queued in one transaction, so a crash between the two
+    /// can neither lose the study nor make a repeat of the announcement look handled. Nil when the
+    /// event was seen before.
+    public func recordEventAndEnqueue(source: String, eventKey: String, summary: String, studyUID: String, kind: String, subjectKey: String,
+                                      version: Int, patientID: String?, payload: String, now: Date = Date()) async throws(ServiceError) -> EnqueueOutcome? {
         try await write { db in
-            let t = now.timeIntervalSince1970
-            let newest = try Int.fetchOne(db, sql: "SELECT MAX(version) FROM job WHERE subject_key = ? AND kind = ? AND state IN ('queued','running','done','failed')",
-                                          arguments: [subjectKey, kind])
-            if let newest, newest >= version { return .duplicate }
-            if let queued = try Int64.fetchOne(db, sql: "SELECT id FROM job WHERE subject_key = ? AND kind = ? AND state IN ('queued','failed') ORDER BY id LIMIT 1",
-                                               arguments: [subjectKey, kind]) {
-                try db.execute(sql: "UPDATE job SET version = ?, payload = ?, attempts = 0, state = 'queued', not_before = ?, error = NULL, updated = ? WHERE id = ?",
-                               arguments: [version, payload, t, t, queued])
-                return .updated(queued)
+            try db.execute(sql: "INSERT OR IGNORE INTO event (source, dedup_key, received, summary) VALUES (?, ?, ?, ?)",
+                           arguments: [source, eventKey, now.timeIntervalSince1970, summary])
+            guard db.changesCount == 1 else { return nil }
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM screening WHERE study_uid = ? AND study_version >= ?", arguments: [studyUID, version]) == true {
+                return .duplicate
             }
-            try db.execute(sql: """
-                INSERT INTO job (kind, subject_key, patient_id, version, state, attempts, not_before, payload, created, updated)
-                VALUES (?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?)
-                """, arguments: [kind, subjectKey, patientID, version, t, payload, t, t])
-            return .queued(db.lastInsertedRowID)
+            return try Self.enqueue(db, kind: kind, subjectKey: subjectKey, version: version, patientID: patientID, payload: payload, now: now)
         }
+    }
+
+    static func enqueue(_ db: Database, kind: String, subjectKey: String, version: Int, patientID: String?, payload: String, now: Date) throws -> EnqueueOutcome {
+        let t = now.timeIntervalSince1970
+        let newest = try Int.fetchOne(db, sql: "SELECT MAX(version) FROM job WHERE subject_key = ? AND kind = ? AND state IN ('queued','running','done','failed')",
+                                      arguments: [subjectKey, kind])
+        if let newest, newest >= version { return .duplicate }
+        if let queued = try Int64.fetchOne(db, sql: "SELECT id FROM job WHERE subject_key = ? AND kind = ? AND state IN ('queued','failed') ORDER BY id LIMIT 1",
+                                           arguments: [subjectKey, kind]) {
+            try db.execute(sql: "UPDATE job SET version = ?, payload = ?, patient_id = COALESCE(?, patient_id), attempts = 0, state = 'queued', not_before = ?, error = NULL, updated = ? WHERE id = ?",
+                           arguments: [version, payload, patientID, t, t, queued])
+            return .updated(queued)
+        }
+        try db.execute(sql: """
+            INSERT INTO job (kind, subject_key, patient_id, version, state, attempts, not_before, payload, created, updated)
+            VALUES (?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?)
+            """, arguments: [kind, subjectKey, patientID, version, t, payload, t, t])
+        return .queued(db.lastInsertedRowID)
     }
 
     /// Takes the oldest job that is due — queued or failed and past its backoff, or running with a lease
     /// that ran out (its worker died) — unless another job of its subject is running under a live lease.
-    public func claim(worker: String, lease: Double, now: Date = Date()) async throws(ServiceError) -> Job? {
+    /// A job whose lease ran out `maxAttempts` times (it may be what kills the worker) is
+    /// dead-lettered instead of being run again.
+    public func claim(worker: String, lease: Double, maxAttempts: Int = JobPolicy().maxAttempts, now: Date = Date()) async throws(ServiceError) -> Job? {
         try await write { db in
             let t = now.timeIntervalSince1970
-            let row = try Row.fetchOne(db, sql: """
-                SELECT * FROM job j
-                WHERE ((j.state IN ('queued','failed') AND j.not_before <= ?) OR (j.state = 'running' AND j.lease_until < ?))
-                  AND NOT EXISTS (SELECT 1 FROM job r WHERE r.subject_key = j.subject_key AND r.id != j.id
-                                  AND r.state = 'running' AND r.lease_until >= ?)
-                ORDER BY j.not_before, j.id LIMIT 1
-                """, arguments: [t, t, t])
-            guard let row else { return nil }
-            let id: Int64 = row["id"]
-            let attempts: Int = row["attempts"]
-            try db.execute(sql: "UPDATE job SET state = 'running', attempts = ?, lease_owner = ?, lease_until = ?, updated = ? WHERE id = ?",
-                           arguments: [attempts + 1, worker, t + lease, t, id])
-            return Job(id: id, kind: row["kind"], subjectKey: row["subject_key"], version: row["version"], state: .running,
-                       attempts: attempts + 1, payload: row["payload"], error: row["error"])
+            while true {
+                let row = try Row.fetchOne(db, sql: """
+                    SELECT * FROM job j
+                    WHERE ((j.state IN ('queued','failed') AND j.not_before <= ?) OR (j.state = 'running' AND j.lease_until < ?))
+                      AND NOT EXISTS (SELECT 1 FROM job r WHERE r.subject_key = j.subject_key AND r.id != j.id
+                                      AND r.state = 'running' AND r.lease_until >= ?)
+                    ORDER BY j.not_before, j.id LIMIT 1
+                    """, arguments: [t, t, t])
+                guard let row else { return nil }
+                let id: Int64 = row["id"]
+                let attempts: Int = row["attempts"]
+                let state: String = row["state"]
+                if state == "running" && attempts >= maxAttempts {
+                    try db.execute(sql: "UPDATE job SET state = 'dead', lease_owner = NULL, lease_until = NULL, error = ?, updated = ? WHERE id = ?",
+                                   arguments: ["its worker stopped without finishing \(attempts) times (crash, kill or lost lease)", t, id])
+                    continue
+                }
+                try db.execute(sql: "UPDATE job SET state = 'running', attempts = ?, lease_owner = ?, lease_until = ?, updated = ? WHERE id = ?",
+                               arguments: [attempts + 1, worker, t + lease, t, id])
+                return Job(id: id, kind: row["kind"], subjectKey: row["subject_key"], version: row["version"], state: .running,
+                           attempts: attempts + 1, payload: row["payload"], error: row["error"])
+            }
         }
     }
 

@@ -168,8 +168,8 @@ public struct StoredResource: Sendable, Equatable {
 }
 
 extension Store {
-    /// Stores a screening and its resources in one transaction. A screening of the same study and
-    /// version already stored is left as it is (returns false): a re-delivered job writes nothing twice.
+    /// Stores a screening and its resources in one transaction (returns false, writing nothing, when
+    /// this version of the study or a newer one is already stored).
     @discardableResult
     public func save(_ s: StoredScreening, resources: [StoredResource]) async throws(ServiceError) -> Bool {
         let card: String
@@ -177,9 +177,15 @@ extension Store {
             throw .store("cannot encode the card input: \(error)")
         }
         return try await write { db in
-            if try Bool.fetchOne(db, sql: "SELECT 1 FROM screening WHERE study_uid = ? AND study_version = ?", arguments: [s.studyUID, s.studyVersion]) == true {
+            // The same version again (a re-delivered job), or an older one finishing after a newer
+            // one (a retried or replayed job): nothing is written.
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM screening WHERE study_uid = ? AND study_version >= ?", arguments: [s.studyUID, s.studyVersion]) == true {
                 return false
             }
+            // A newer version replaces the older one's resources in /fhir (a Flag or referral the
+            // new results no longer carry must not stay visible).
+            try db.execute(sql: "DELETE FROM resource WHERE screening_id IN (SELECT id FROM screening WHERE study_uid = ? AND study_version < ?)",
+                           arguments: [s.studyUID, s.studyVersion])
             try db.execute(sql: """
                 INSERT INTO screening (id, patient_id, study_uid, study_version, issued, stored_at, category, card_input, bundle_json, report_html)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -197,6 +203,11 @@ extension Store {
     }
 
     /// The latest screening of a patient (the newest study, its newest version).
+    /// How many versions of the study have been screened.
+    public func screeningCount(studyUID: String) async throws(ServiceError) -> Int {
+        try await read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM screening WHERE study_uid = ?", arguments: [studyUID]) ?? 0 }
+    }
+
     public func latestScreening(patientID: String) async throws(ServiceError) -> StoredScreening? {
         try await screenings(sql: "SELECT * FROM screening WHERE patient_id = ? ORDER BY issued DESC, study_version DESC, stored_at DESC LIMIT 1",
                              arguments: [patientID]).first
