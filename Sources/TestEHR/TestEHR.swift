@@ -5,7 +5,8 @@
 //   PUT  /fhir/{type}/{id}           create or update (seed patients, ImagingStudies; no token needed: the EHR's own users)
 //   POST /fhir                       transaction Bundle: conditional creates (ifNoneExist) resolved, urn:uuid references rewritten
 //   POST /fhir/Subscription          R4 Subscriptions Backport rest-hook: handshake, then an event
-//                                    notification (id-only or full-resource) for every ImagingStudy written
+//                                    notification (id-only or full-resource) for every ImagingStudy,
+//                                    Observation, Condition, medication or family history PUT
 //   GET  /_test/counts               resources per type (tests check nothing was written twice)
 //   POST /_test/outage               {"status": 503, "seconds": 60}: answer every FHIR call with that status for a while
 // Not an EHR: no persistence, no access control beyond the token, no search beyond the above.
@@ -158,7 +159,10 @@ public struct TestEHR: Sendable {
                     return Self.outcome(.badRequest, "not a JSON resource")
                 }
                 let (created, stored) = await store.put(type, id, r)
-                if type == "ImagingStudy" { await notify(focus: "ImagingStudy/\(id)", resource: stored) }
+                // Every active subscription hears of ImagingStudies and of record changes.
+                if ["ImagingStudy", "Observation", "Condition", "MedicationStatement", "MedicationRequest", "FamilyMemberHistory"].contains(type) {
+                    await notify(focus: "\(type)/\(id)", resource: stored)
+                }
                 return try Self.json(.object(stored), status: created ? .created : .ok, contentType: "application/fhir+json")
             }
         }
@@ -319,7 +323,7 @@ public struct TestEHR: Sendable {
         return try Self.json(.object(final), status: .created, contentType: "application/fhir+json")
     }
 
-    /// An event notification for every active subscription (the topic is "an ImagingStudy was written").
+    /// An event notification for every active subscription (its topic is taken to cover the type).
     func notify(focus: String, resource: [String: AnyJSON]) async {
         for (id, s) in await store.activeSubscriptions() {
             let n = await store.nextEvent(id)

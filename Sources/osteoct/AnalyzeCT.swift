@@ -7,6 +7,35 @@ import Screening
 
 /// `measurements.json`: the CT part of one screening. Versioned; fields are added, never renamed
 /// within a major version. What the QCT core does not measure yet is listed, not faked.
+/// study.json of an analysis folder: the study as the screening used it (UIDs, dates, series, and
+/// the DICOM demographics age and sex may come from), so a re-scoring needs no DICOM.
+struct StudyFile: Codable {
+    struct Series: Codable {
+        var uid: String
+        var number: Int?
+        var modality: String?
+        var description: String?
+        var instances: Int
+        var bodyPart: String?
+    }
+    var studyInstanceUID: String
+    var studyDate: String?
+    var studyDescription: String?
+    var accessionNumber: String?
+    var patientID: String?
+    var patientSex: String?
+    var patientAge: String?
+    var patientBirthDate: String?
+    var series: [Series]
+
+    init(_ i: StudyInfo) {
+        studyInstanceUID = i.studyInstanceUID; studyDate = i.studyDate; studyDescription = i.studyDescription; accessionNumber = i.accessionNumber
+        patientID = i.patientID; patientSex = i.patientSex; patientAge = i.patientAge; patientBirthDate = i.patientBirthDate
+        series = i.series.map { Series(uid: $0.seriesInstanceUID, number: $0.seriesNumber, modality: $0.modality, description: $0.seriesDescription,
+                                       instances: max($0.files.count, $0.frames.count), bodyPart: $0.bodyPartExamined) }
+    }
+}
+
 struct MeasurementsFile: Codable {
     var schema = "osteoct.measurements/0.1"
     var software: String

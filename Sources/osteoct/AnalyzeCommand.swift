@@ -46,6 +46,8 @@ struct AnalyzeCommand: ParsableCommand {
     @Option(help: "Date the risk is assessed for (age, staleness, current medication); default: the --issued date.") var asOf: String?
     @Option(help: "Age-matched areal-BMD reference (JSON: source, population, regions femoral_neck/total_hip → age bands with mean_gcm2 and sd_gcm2) for CTXA Z-scores; OsteoCT ships none.")
     var bmdAgeReference: String?
+    @Flag(help: "Re-score without the CT: STUDY is the folder of an earlier analysis of the study (its study.json, measurements.json and pictures are reused); only the record and the risk are new. For a changed EHR record.")
+    var reuseCt = false
     @Option(help: "The revision of this study's screening when it is not the first (images arrived after an earlier analysis): 2, 3, …; its resources get identifiers of their own so the EHR keeps both.")
     var revision: Int?
     @Flag(help: "Skip the finite-element sideways fall (1 mm voxels, multigrid; a few seconds per femur).") var noFe = false
@@ -59,6 +61,9 @@ struct AnalyzeCommand: ParsableCommand {
         }
         if let staleDays, staleDays < 1 { throw ValidationError("--stale-days must be at least 1") }
         if let revision, revision < 2 { throw ValidationError("--revision is 2 or more (the first screening of a study has none)") }
+        if reuseCt && (labels != nil || measurements != nil || dicomOut != nil || bmdAgeReference != nil) {
+            throw ValidationError("--reuse-ct takes the CT part as it was: --labels, --measurements, --dicom-out and --bmd-age-reference do not apply")
+        }
         if labelMapping != nil && labels == nil { throw ValidationError("--label-mapping needs --labels (the label map it describes)") }
         if let asOf, FHIRDate(lexical: asOf) == nil || asOf.count != 10 {
             throw ValidationError("--as-of '\(asOf)' is not a date (YYYY-MM-DD)")
@@ -69,17 +74,26 @@ struct AnalyzeCommand: ParsableCommand {
         let configuration = try loadConfiguration()
         let issuedAt = issued ?? Self.defaultIssued()
 
-        // The study.
-        let scan: ScanResult
-        do { scan = try DICOMScanner.scan([study]) } catch {
-            throw CommandFailure("\(study): \(error)")
-        }
-        guard !scan.studies.isEmpty else {
-            let why = scan.unreadable.prefix(3).map { "\($0.path): \($0.reason)" }.joined(separator: "; ")
-            throw CommandFailure("\(study): no DICOM images found\(why.isEmpty ? "" : " (\(why))"); analyze needs the DICOM study (its UIDs go into the ImagingStudy)")
-        }
-        guard scan.studies.count == 1, let info = scan.studies.first else {
-            throw CommandFailure("\(study) holds \(scan.studies.count) studies (\(scan.studies.map(\.studyInstanceUID).joined(separator: ", "))); point at one study")
+        // The study: DICOM, or the study.json of an earlier analysis (--reuse-ct).
+        var scan: ScanResult?
+        let info: StudyFile
+        if reuseCt {
+            info = try Self.readJSON(StudyFile.self, (study as NSString).appendingPathComponent("study.json"),
+                                     what: "the study of the earlier analysis (--reuse-ct needs a folder `osteoct analyze` wrote)")
+        } else {
+            let s: ScanResult
+            do { s = try DICOMScanner.scan([study]) } catch {
+                throw CommandFailure("\(study): \(error)")
+            }
+            guard !s.studies.isEmpty else {
+                let why = s.unreadable.prefix(3).map { "\($0.path): \($0.reason)" }.joined(separator: "; ")
+                throw CommandFailure("\(study): no DICOM images found\(why.isEmpty ? "" : " (\(why))"); analyze needs the DICOM study (its UIDs go into the ImagingStudy)")
+            }
+            guard s.studies.count == 1, let only = s.studies.first else {
+                throw CommandFailure("\(study) holds \(s.studies.count) studies (\(s.studies.map(\.studyInstanceUID).joined(separator: ", "))); point at one study")
+            }
+            scan = s
+            info = StudyFile(only)
         }
         let studyDate = info.studyDate.flatMap(Self.fhirDate)
         // The risk is for the day of the assessment: the latest EHR data count, and age is today's age.
@@ -134,12 +148,20 @@ struct AnalyzeCommand: ParsableCommand {
             }
             ageReference?.ageAtScan = Self.ageAtScan(info, features: features, asOf: asOf, studyDate: studyDate)
         }
-        let (ctFile, maps, dicomFiles) = try analyzeCT(scan: scan, options: calibrationOptions, height_m: features["height"].map { $0 / 100 }, bmi: features["bmi"],
-                                           external: external, ageReference: ageReference, dicom: dicomRequest, fe: noFe ? nil : FEOptions(),
-                                       progress: { step in
-                                           guard showProgress else { return }
-                                           FileHandle.standardError.write(Data(String(format: "[%5.1f s] CT: %@…\n", Date().timeIntervalSince(started), step).utf8))
-                                       })
+        let (ctFile, maps, dicomFiles): (MeasurementsFile, [(name: String, bytes: [UInt8])], [(name: String, bytes: [UInt8])])
+        if let scan {
+            (ctFile, maps, dicomFiles) = try analyzeCT(scan: scan, options: calibrationOptions, height_m: features["height"].map { $0 / 100 }, bmi: features["bmi"],
+                                                       external: external, ageReference: ageReference, dicom: dicomRequest, fe: noFe ? nil : FEOptions(),
+                                                       progress: { step in
+                                                           guard showProgress else { return }
+                                                           FileHandle.standardError.write(Data(String(format: "[%5.1f s] CT: %@…\n", Date().timeIntervalSince(started), step).utf8))
+                                                       })
+        } else {
+            // The CT part as the earlier analysis left it: its measurements and every picture and map.
+            ctFile = try Self.readJSON(MeasurementsFile.self, (study as NSString).appendingPathComponent("measurements.json"), what: "the earlier analysis's measurements")
+            maps = Self.earlierPictures(study)
+            dicomFiles = []
+        }
         var ct: [CTMeasurement] = []
         var ctSource: String
         if let measurements {
@@ -180,8 +202,8 @@ struct AnalyzeCommand: ParsableCommand {
             studyInstanceUID: info.studyInstanceUID, accessionNumber: info.accessionNumber, started: studyDate,
             description: info.studyDescription,
             series: info.series.map { s in
-                StudyReference.Series(uid: s.seriesInstanceUID, number: s.seriesNumber, modality: s.modality ?? "CT",
-                                      description: s.seriesDescription, instances: max(s.files.count, s.frames.count), bodyPart: s.bodyPartExamined)
+                StudyReference.Series(uid: s.uid, number: s.number, modality: s.modality ?? "CT", description: s.description, instances: s.instances,
+                                      bodyPart: s.bodyPart)
             },
             dicomPatientID: info.patientID)
         var result = ScreeningResult(
@@ -219,6 +241,7 @@ struct AnalyzeCommand: ParsableCommand {
             (name: "features.json", bytes: [UInt8](try JSONOut.encode(evidence)) + [0x0A]),
             (name: "risk.json", bytes: [UInt8](try JSONOut.encode(risk)) + [0x0A]),
             (name: "measurements.json", bytes: [UInt8](try JSONOut.encode(ctFile)) + [0x0A]),
+            (name: "study.json", bytes: [UInt8](try JSONOut.encode(info)) + [0x0A]),
             (name: "report.html", bytes: Array(report.utf8)),
         ] + referral + maps, into: out)
         if let dicomOut {
@@ -246,6 +269,25 @@ struct AnalyzeCommand: ParsableCommand {
             }
             print("Wrote \(out)/bundle.json, bundle.xml (\(bundle.entry.count) entries), features.json, risk.json, measurements.json\(maps.map { ", " + $0.name }.joined())")
         }
+    }
+
+    static func readJSON<T: Decodable>(_ type: T.Type, _ path: String, what: String) throws -> T {
+        guard let d = FileManager.default.contents(atPath: path) else { throw CommandFailure("\(path) is missing: \(what)") }
+        do { return try JSONDecoder().decode(T.self, from: d) } catch { throw CommandFailure("\(path): \(what) does not read: \(error)") }
+    }
+
+    /// The pictures and label maps of an earlier analysis folder (qc/…, labels.nii.gz, femur-regions.nii.gz).
+    static func earlierPictures(_ dir: String) -> [(name: String, bytes: [UInt8])] {
+        let fm = FileManager.default
+        var out: [(name: String, bytes: [UInt8])] = []
+        for name in ["labels.nii.gz", "femur-regions.nii.gz"] {
+            if let d = fm.contents(atPath: (dir as NSString).appendingPathComponent(name)) { out.append((name, [UInt8](d))) }
+        }
+        let qc = (dir as NSString).appendingPathComponent("qc")
+        for name in ((try? fm.contentsOfDirectory(atPath: qc)) ?? []).sorted() {
+            if let d = fm.contents(atPath: (qc as NSString).appendingPathComponent(name)) { out.append(("qc/" + name, [UInt8](d))) }
+        }
+        return out
     }
 
     /// Width and height from a PNG's IHDR chunk.
@@ -322,7 +364,7 @@ struct AnalyzeCommand: ParsableCommand {
 
     /// Age on the day of the scan: the EHR's age at the assessment date less the time since the scan;
     /// else the DICOM birth date to the study date; else the DICOM PatientAge (mid-year).
-    static func ageAtScan(_ info: StudyInfo, features: PatientFeatures, asOf: FHIRDay, studyDate: String?) -> Double? {
+    static func ageAtScan(_ info: StudyFile, features: PatientFeatures, asOf: FHIRDay, studyDate: String?) -> Double? {
         let scanDay = studyDate.flatMap { FHIRDay($0) }
         if let age = features["age"] {
             guard let scanDay else { return age }
@@ -336,7 +378,7 @@ struct AnalyzeCommand: ParsableCommand {
     }
 
     /// Age and sex from the DICOM header when the EHR gave none.
-    static func fillFromDICOM(_ info: StudyInfo, _ f: inout PatientFeatures, _ notes: inout [String], asOf: FHIRDay) {
+    static func fillFromDICOM(_ info: StudyFile, _ f: inout PatientFeatures, _ notes: inout [String], asOf: FHIRDay) {
         if f["sex"] == nil, let s = info.patientSex?.uppercased() {
             if s == "F" {
                 try? f.set("sex", 1)

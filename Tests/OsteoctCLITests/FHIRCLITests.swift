@@ -29,6 +29,25 @@ struct FHIRCLITests {
             #expect(try FileManager.default.contentsOfDirectory(atPath: out).allSatisfy { !$0.hasPrefix(".osteoct-staging") })
         }
         #expect(outputs[0] == outputs[1])
+        // Re-scored with another record from the first analysis folder, no DICOM: the CT part is the
+        // same bytes, the risk is the new record's, the resources are a revision of their own.
+        let re = try CLI.run(["analyze", dir + "/out0", "--reuse-ct", "--patient", repo("Examples/patients/patient-low-risk.json"),
+                              "--out", dir + "/rescore", "--revision", "2", "--issued", "2026-11-26T10:00:00Z"])
+        #expect(re.status == 0, "\(re.stderr)")
+        for f in ["measurements.json", "study.json"] {
+            #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/out0/" + f)) == Data(contentsOf: URL(fileURLWithPath: dir + "/rescore/" + f)), "\(f)")
+        }
+        func tenYear(_ path: String) throws -> Double? {
+            let r = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any]
+            return (r?["probabilities"] as? [[String: Any]])?.first { $0["years"] as? Int == 10 }?["percent"] as? Double
+        }
+        let before = try tenYear(dir + "/out0/risk.json"), after = try tenYear(dir + "/rescore/risk.json")
+        #expect(before != nil && after != nil && after! < before!, "10-year risk \(String(describing: before)) → \(String(describing: after))")
+        #expect(try String(contentsOfFile: dir + "/rescore/bundle.json", encoding: .utf8).contains("-r2-risk"))
+        let noDICOM = try CLI.run(["analyze", dir + "/out0", "--reuse-ct", "--dicom-out", dir + "/d", "--out", dir + "/x"])
+        #expect(noDICOM.status == 2)
+        let notAnalysis = try CLI.run(["analyze", dir + "/study", "--reuse-ct", "--out", dir + "/y"])
+        #expect(notAnalysis.status == 1 && notAnalysis.stderr.contains("study.json"))
         // Both files validate against the base rules and OsteoCT's profiles.
         for f in ["bundle.json", "bundle.xml"] {
             let v = try CLI.run(["validate", dir + "/out0/" + f, "--text"])

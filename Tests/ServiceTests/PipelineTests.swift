@@ -20,7 +20,7 @@ private let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
 struct FixtureAnalyzer: StudyAnalyzer {
     let folder: String
     func analyze(study: String, patientBundle: String?, out: String, siteConfig: String?, dicomOut: String?, revision: Int?,
-                 log: String) async throws(AnalysisFailure) {
+                 reuseCT: Bool, log: String) async throws(AnalysisFailure) {
         // The record the service fetched must be there and be her Bundle.
         guard let p = patientBundle, let d = FileManager.default.contents(atPath: p), String(decoding: d, as: UTF8.self).contains("\"hr01\"") else {
             throw AnalysisFailure(message: "no record for hr01 was given to the analyzer", retryable: false)

@@ -5,6 +5,8 @@ test EHR and OsteoCT are up, after the demo study was screened:
    search by patient, DiagnosticReport read; fhir.resources (R4B models) parses every resource of
    the searches; XML by _format is well-formed and in the FHIR namespace.
 2. Security: no token → 401, a token for another audience → 401, a replayed token → 401.
+3b. A new Condition in her record (rheumatoid arthritis): re-scored from the stored CT part (no CT
+   analysis), delivered as resources of their own, /fhir serves the new RiskAssessment.
 3. The results in the EHR once: the test EHR holds one RiskAssessment and one DiagnosticReport for
    the study although it was announced twice (Orthanc StableStudy and the EHR's notification);
    the same notification again (a new event number, same study version) and an old event number
@@ -135,6 +137,24 @@ time.sleep(3)
 check(jobs() == before_jobs, f"no new job after the repeated notifications ({jobs()} vs {before_jobs})")
 check(ehr_counts() == counts, "nothing new in the EHR after the repeated notifications")
 
+# 3b. Her record changes (a new diagnosis): she is re-scored with the CT part kept, the new results
+#     reach the EHR as resources of their own, and the CDS card follows the new risk.
+ra = {"resourceType": "Condition", "id": "hr-ra", "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]},
+      "verificationStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "confirmed"}]},
+      "code": {"coding": [{"system": "http://snomed.info/sct", "code": "69896004", "display": "Rheumatoid arthritis"}]},
+      "subject": {"reference": "Patient/hr01"}, "onsetDateTime": "2026-11-01"}
+req = urllib.request.Request(f"{EHR}/fhir/Condition/hr-ra", data=json.dumps(ra).encode(), method="PUT", headers={"Content-Type": "application/fhir+json"})
+t0 = time.time()
+urllib.request.urlopen(req).read()
+if wait(lambda: ehr_counts().get("RiskAssessment", 0) == 2, 60, "the re-scored RiskAssessment in the EHR"):
+    took = time.time() - t0
+    ras = s.get(f"{BASE}/fhir/RiskAssessment", params={"patient": "hr01"}).json()
+    new = ras["entry"][0]["resource"] if ras.get("total") == 1 else None
+    ident = new["identifier"][0]["value"] if new else ""
+    check(new is not None and "-r2-" in ident, f"after the record change /fhir serves one RiskAssessment, the re-score ({ident})")
+    check(took < 15, f"re-scored without the CT in {took:.1f} s (the CT analysis takes ~17 s)")
+    check(jobs().get("done", 0) == before_jobs.get("done", 0) + 2, f"one rescore and one delivery job ({jobs()})")
+
 # 4. DICOM results in the PACS
 uid = study["identifier"][0]["value"].replace("urn:oid:", "")
 series = get_json(f"{ORTHANC}/dicom-web/studies/{uid}/series")
@@ -170,11 +190,11 @@ if wait(lambda: analysis_pids(), 60, "the second study's analysis starting (Orth
     log = open(f"{OUT}/osteoct-restart.log", "w")
     restarted = subprocess.Popen([OSTEOCT, "serve", "--config", f"{OUT}/osteoct.json"], stdout=log, stderr=log)
     try:
-        ok = wait(lambda: ehr_counts().get("RiskAssessment", 0) == 2, 240, "the second study screened after the restart")
+        ok = wait(lambda: ehr_counts().get("RiskAssessment", 0) == 3, 240, "the second study screened after the restart")
         check(ok, "second study screened after the crash (taken up when its lease ran out)")
         time.sleep(2)
         final = ehr_counts()
-        check(final.get("RiskAssessment") == 2 and final.get("DiagnosticReport") == 2, f"each study once in the EHR after the crash ({final})")
+        check(final.get("RiskAssessment") == 3 and final.get("DiagnosticReport") == 3, f"each screening once in the EHR after the crash ({final})")
         check(jobs().get("dead", 0) == 0, "no dead-lettered job")
     finally:
         restarted.send_signal(signal.SIGTERM)

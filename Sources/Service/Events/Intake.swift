@@ -56,6 +56,30 @@ extension OsteoCTService {
         }
     }
 
+    /// A change to a woman's record (a new Observation, Condition, medication…): when she has been
+    /// screened, her newest screened study is re-scored with the new record, the CT part kept.
+    /// Changes that arrive while a re-score waits are folded into it.
+    public func recordChanged(source: String, eventKey: String, patientID: String) async throws(ServiceError) -> IntakeOutcome {
+        guard Self.isFHIRId(patientID) else { throw .refused(status: 422, "the patient reference is not a FHIR id") }
+        if try await store.eventSeen(key: eventKey) {
+            metrics.event(source: source, new: false)
+            return .duplicate
+        }
+        guard let study = try await store.screenedStudies(patientID: patientID).first else { return .noPatient }
+        let json = String(decoding: (try? JSONEncoder().encode(RescoreJob(studyUID: study, patientID: patientID))) ?? Data(), as: UTF8.self)
+        // The version orders re-scores (milliseconds): each change is newer than the last.
+        let outcome = try await store.recordEventAndEnqueue(source: source, eventKey: eventKey, summary: "record changed", studyUID: study, kind: "rescore",
+                                                            subjectKey: "study:\(study)", version: Int(Date().timeIntervalSince1970 * 1000),
+                                                            patientID: patientID, payload: json)
+        metrics.event(source: source, new: outcome != nil)
+        switch outcome {
+        case nil: return .duplicate
+        case .queued?: return .queued
+        case .updated?: return .requeued
+        case .duplicate?: return .alreadyScreened
+        }
+    }
+
     /// A DICOM UID (PS3.5 §9.1): digits and dots, at most 64 characters.
     static func isDICOMUID(_ s: String) -> Bool {
         !s.isEmpty && s.utf8.count <= 64 && s.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || $0 == 46 }

@@ -2,8 +2,9 @@
 // `POST /subscriptions/notify`: a `history` Bundle whose first entry is the status Parameters —
 // `handshake` and `heartbeat` are acknowledged, `event-notification` carries `notification-event`s
 // (event number, focus). With `full-resource` content the focus is in the Bundle; with `id-only`
-// it is read from the EHR. An ImagingStudy focus goes to the intake; each event is handled once
-// (subscription + event number), in whatever order they come.
+// it is read from the EHR. An ImagingStudy focus goes to the intake; an Observation, Condition,
+// medication or family-history focus re-scores its patient when she has been screened (the CT part
+// kept). Each event is handled once (subscription + event number), in whatever order they come.
 // The channel is authenticated by the header the Subscription asked the EHR to send
 // (`Authorization: Bearer <security.subscriptionSecret>`).
 import Crypto
@@ -66,13 +67,14 @@ extension OsteoCTService {
         if parts.count >= 4 && parts[parts.count - 2] == "_history" { parts.removeLast(2) }
         guard parts.count >= 2 else { throw OutcomeError(.badRequest, code: "value", "focus '\(focus)' is not a resource reference") }
         let type = String(parts[parts.count - 2]), id = String(parts[parts.count - 1])
+        guard Self.isFHIRId(id) else { throw OutcomeError(.badRequest, code: "value", "focus '\(focus)' does not end in a FHIR id") }
+        if Self.recordTypes.contains(type) {
+            return try await recordEvent(subscription: subscription, number: number, type: type, id: id, focus: focus, included: included)
+        }
         guard type == "ImagingStudy" else {
-            // Record changes (Observation, Condition, MedicationStatement) are acknowledged and
-            // counted; re-scoring from them is not built yet (README, "Not yet").
             metrics.event(source: "subscription-\(type)", new: true)
             return .duplicate
         }
-        guard Self.isFHIRId(id) else { throw OutcomeError(.badRequest, code: "value", "focus '\(focus)' does not end in a FHIR id") }
         var study = included[focus] ?? included["\(type)/\(id)"]
         if study == nil {
             guard let ehr else { throw OutcomeError(.unprocessableContent, code: "not-supported", "id-only notification but no EHR is configured to read \(type)/\(id) from") }
@@ -98,6 +100,36 @@ extension OsteoCTService {
                                             patientID: patient, mrn: nil)
         } catch {
             throw OutcomeError(.serviceUnavailable, code: "transient", "\(error)")
+        }
+    }
+
+    /// Record resources whose change re-scores a screened woman (the risk model's inputs).
+    static let recordTypes: Set<String> = ["Observation", "Condition", "MedicationStatement", "MedicationRequest", "FamilyMemberHistory"]
+
+    /// A record change: the resource's patient (from the notification, else read from the EHR) is
+    /// re-scored when she has been screened.
+    func recordEvent(subscription: String, number: String, type: String, id: String, focus: String,
+                     included: [String: [String: AnyJSON]]) async throws -> IntakeOutcome {
+        var resource = included[focus] ?? included["\(type)/\(id)"]
+        if resource == nil, let ehr {
+            do {
+                if let bytes = try await ehr.read("\(type)/\(id)"), case .object(let o)? = try? JSONDecoder().decode(AnyJSON.self, from: Data(bytes)) { resource = o }
+            } catch {
+                throw OutcomeError(.serviceUnavailable, code: "transient", "reading the \(type) from the EHR failed: \(error.message)")
+            }
+        }
+        guard let resource else {
+            throw OutcomeError(.unprocessableContent, code: "not-supported", "id-only notification but no EHR is configured to read \(type)/\(id) from")
+        }
+        var patient: String?
+        for key in ["subject", "patient"] {
+            if case .object(let r)? = resource[key], case .string(let ref)? = r["reference"], ref.hasPrefix("Patient/") { patient = String(ref.dropFirst(8)) }
+        }
+        guard let patient else { return .noPatient }
+        do {
+            return try await recordChanged(source: "subscription-\(type)", eventKey: "subscription:\(subscription):\(number)", patientID: patient)
+        } catch {
+            throw OutcomeError(.unprocessableContent, code: "value", "\(error)")
         }
     }
 

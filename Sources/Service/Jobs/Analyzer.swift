@@ -5,10 +5,10 @@ public import Foundation
 
 /// Runs the whole screening of one study into a folder (bundle.json, risk.json, report.html, …).
 public protocol StudyAnalyzer: Sendable {
-    /// `revision`: 2, 3, … when an earlier version of the study was screened. `log`: where the
-    /// analysis writes its messages.
+    /// `revision`: 2, 3, … when the study was screened before. `reuseCT`: `study` is an earlier
+    /// analysis folder whose CT part is kept (a re-score). `log`: where the analysis writes its messages.
     func analyze(study: String, patientBundle: String?, out: String, siteConfig: String?, dicomOut: String?, revision: Int?,
-                 log: String) async throws(AnalysisFailure)
+                 reuseCT: Bool, log: String) async throws(AnalysisFailure)
 }
 
 /// Why an analysis did not finish, and whether running it again may help.
@@ -37,8 +37,9 @@ public struct ProcessAnalyzer: StudyAnalyzer {
     }
 
     public func analyze(study: String, patientBundle: String?, out: String, siteConfig: String?, dicomOut: String?, revision: Int?,
-                        log: String) async throws(AnalysisFailure) {
+                        reuseCT: Bool, log: String) async throws(AnalysisFailure) {
         var args = ["analyze", study, "--out", out]
+        if reuseCT { args.append("--reuse-ct") }
         if let patientBundle { args += ["--patient", patientBundle] }
         if let siteConfig { args += ["--config", siteConfig] }
         if let dicomOut { args += ["--dicom-out", dicomOut] }

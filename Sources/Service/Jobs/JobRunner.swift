@@ -4,6 +4,8 @@
 //             file), run `osteoct analyze` in a child process, store the screening (once per study
 //             version), queue its delivery to the EHR and, when configured, store the DICOM results
 //             in the PACS;
+//   rescore — her record changed: the newest screening of the study re-run with the new record and
+//             the CT part kept (`osteoct analyze --reuse-ct`), stored as the next revision, delivered;
 //   deliver — POST the transaction Bundle to the EHR. Its entries are conditional creates on
 //             OsteoCT's business identifiers, so a delivery repeated after a crash creates nothing
 //             twice.
@@ -26,6 +28,17 @@ public struct AnalyzeJob: Codable, Sendable, Equatable {
     public var patientBundle: String?
     public init(studyUID: String, patientID: String, studyPath: String? = nil, patientBundle: String? = nil) {
         self.studyUID = studyUID; self.patientID = patientID; self.studyPath = studyPath; self.patientBundle = patientBundle
+    }
+}
+
+/// What a `rescore` job carries.
+public struct RescoreJob: Codable, Sendable, Equatable {
+    public var studyUID: String
+    public var patientID: String
+    /// The woman's record as a file (tests); else read from the EHR.
+    public var patientBundle: String?
+    public init(studyUID: String, patientID: String, patientBundle: String? = nil) {
+        self.studyUID = studyUID; self.patientID = patientID; self.patientBundle = patientBundle
     }
 }
 
@@ -128,6 +141,7 @@ public struct JobRunner: Service {
     func perform(_ job: Job) async throws {
         switch job.kind {
         case "analyze": try await analyze(job)
+        case "rescore": try await rescore(job)
         case "deliver": try await deliver(job)
         default: throw JobFailure(message: "unknown job kind '\(job.kind)'", retryable: false)
         }
@@ -164,17 +178,7 @@ public struct JobRunner: Service {
             throw JobFailure(message: "the job names no study folder and pacs.dicomwebUrl is not configured", retryable: false)
         }
         // The record.
-        var record = payload.patientBundle
-        if record == nil, let ehr = service.ehr {
-            let bytes: [UInt8]?
-            do { bytes = try await ehr.record(patientID: payload.patientID) } catch { throw JobFailure(message: "reading the record: \(error.message)", retryable: error.retryable) }
-            guard let bytes else { throw JobFailure(message: "the EHR has no Patient for this study (it answered 404)", retryable: false) }
-            record = (dir as NSString).appendingPathComponent("record.json")
-            do { try Data(bytes).write(to: URL(fileURLWithPath: record!)) } catch { throw JobFailure(message: "cannot write the record: \(error)", retryable: true) }
-        }
-        guard let record else {
-            throw JobFailure(message: "no EHR is configured (ehr.baseUrl) and the job carries no record: the screening needs the woman's record", retryable: false)
-        }
+        let record = try await recordFile(patientID: payload.patientID, given: payload.patientBundle, dir: dir)
         // The site configuration the analysis uses is the service's.
         let site = (dir as NSString).appendingPathComponent("site.json")
         do { try JSONEncoder().encode(c.site).write(to: URL(fileURLWithPath: site)) } catch {
@@ -184,18 +188,18 @@ public struct JobRunner: Service {
         let dicomOut = c.storeResultsInPACS ? (dir as NSString).appendingPathComponent("dicom-out") : nil
         do {
             try await analyzer.analyze(study: study, patientBundle: record, out: out, siteConfig: site, dicomOut: dicomOut,
-                                       revision: earlier > 0 ? earlier + 1 : nil, log: (dir as NSString).appendingPathComponent("analyze.log"))
+                                       revision: earlier > 0 ? earlier + 1 : nil, reuseCT: false, log: (dir as NSString).appendingPathComponent("analyze.log"))
         } catch {
             throw JobFailure(message: error.message, retryable: error.retryable)
         }
         let (screening, resources): (StoredScreening, [StoredResource])
-        do { (screening, resources) = try ScreeningImport.load(folder: out, version: job.version) } catch {
+        do { (screening, resources) = try ScreeningImport.load(folder: out, version: job.version, revision: earlier + 1) } catch {
             throw JobFailure(message: error.description, retryable: false)
         }
         guard screening.studyUID == payload.studyUID else {
             throw JobFailure(message: "the analysed study is \(screening.studyUID), not the one the job names", retryable: false)
         }
-        try await service.store.save(screening, resources: resources)
+        try await service.store.save(screening, resources: resources, artifacts: ScreeningImport.artifacts(folder: out))
         if service.ehr != nil {
             let json = String(decoding: try JSONEncoder().encode(DeliverJob(screeningID: screening.id)), as: UTF8.self)
             _ = try await service.store.enqueue(kind: "deliver", subjectKey: "deliver:\(screening.id)", version: 1, payload: json)
@@ -220,6 +224,62 @@ public struct JobRunner: Service {
         do { try await web.store(files: files, study: study, sopInstanceUIDs: uids) } catch {
             throw JobFailure(message: "storing the results in the PACS: \(error.message)", retryable: error.retryable)
         }
+    }
+
+    // MARK: rescore
+
+    func rescore(_ job: Job) async throws {
+        let c = service.configuration
+        guard let payload = try? JSONDecoder().decode(RescoreJob.self, from: Data(job.payload.utf8)) else {
+            throw JobFailure(message: "the job's payload is not a re-score job", retryable: false)
+        }
+        guard let (earlier, files) = try await service.store.latestArtifacts(studyUID: payload.studyUID) else {
+            throw JobFailure(message: "the study has no stored analysis to re-score from", retryable: false)
+        }
+        let count = try await service.store.screeningCount(studyUID: payload.studyUID)
+        let dir = (c.jobsDirectory as NSString).appendingPathComponent("job-\(job.id)")
+        let fm = FileManager.default
+        try? fm.removeItem(atPath: dir)
+        let previous = (dir as NSString).appendingPathComponent("earlier")
+        do {
+            try fm.createDirectory(atPath: (previous as NSString).appendingPathComponent("qc"), withIntermediateDirectories: true)
+            for f in files { try Data(f.bytes).write(to: URL(fileURLWithPath: (previous as NSString).appendingPathComponent(f.name))) }
+            try JSONEncoder().encode(c.site).write(to: URL(fileURLWithPath: (dir as NSString).appendingPathComponent("site.json")))
+        } catch {
+            throw JobFailure(message: "cannot write the earlier analysis to \(dir): \(error)", retryable: true)
+        }
+        let record = try await recordFile(patientID: payload.patientID, given: payload.patientBundle, dir: dir)
+        let out = (dir as NSString).appendingPathComponent("out")
+        do {
+            try await analyzer.analyze(study: previous, patientBundle: record, out: out, siteConfig: (dir as NSString).appendingPathComponent("site.json"),
+                                       dicomOut: nil, revision: count + 1, reuseCT: true, log: (dir as NSString).appendingPathComponent("analyze.log"))
+        } catch {
+            throw JobFailure(message: error.message, retryable: error.retryable)
+        }
+        let (screening, resources): (StoredScreening, [StoredResource])
+        do { (screening, resources) = try ScreeningImport.load(folder: out, version: earlier.studyVersion, revision: count + 1) } catch {
+            throw JobFailure(message: error.description, retryable: false)
+        }
+        try await service.store.save(screening, resources: resources, artifacts: ScreeningImport.artifacts(folder: out))
+        if service.ehr != nil {
+            let json = String(decoding: try JSONEncoder().encode(DeliverJob(screeningID: screening.id)), as: UTF8.self)
+            _ = try await service.store.enqueue(kind: "deliver", subjectKey: "deliver:\(screening.id)", version: 1, payload: json)
+        }
+        try? fm.removeItem(atPath: dir)
+    }
+
+    /// Her record as a file: the one given, else read from the EHR into `dir/record.json`.
+    func recordFile(patientID: String, given: String?, dir: String) async throws -> String {
+        if let given { return given }
+        guard let ehr = service.ehr else {
+            throw JobFailure(message: "no EHR is configured (ehr.baseUrl) and the job carries no record: the screening needs the woman's record", retryable: false)
+        }
+        let bytes: [UInt8]?
+        do { bytes = try await ehr.record(patientID: patientID) } catch { throw JobFailure(message: "reading the record: \(error.message)", retryable: error.retryable) }
+        guard let bytes else { throw JobFailure(message: "the EHR has no Patient for this study (it answered 404)", retryable: false) }
+        let path = (dir as NSString).appendingPathComponent("record.json")
+        do { try Data(bytes).write(to: URL(fileURLWithPath: path)) } catch { throw JobFailure(message: "cannot write the record: \(error)", retryable: true) }
+        return path
     }
 
     // MARK: deliver

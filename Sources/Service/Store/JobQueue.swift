@@ -159,7 +159,8 @@ extension Store {
     /// Whether a job about this patient is queued or running (her CT is being analysed).
     public func hasPendingJob(patientID: String) async throws(ServiceError) -> Bool {
         try await read { db in
-            try Bool.fetchOne(db, sql: "SELECT 1 FROM job WHERE patient_id = ? AND state IN ('queued','running','failed') LIMIT 1", arguments: [patientID]) == true
+            try Bool.fetchOne(db, sql: "SELECT 1 FROM job WHERE patient_id = ? AND kind = 'analyze' AND state IN ('queued','running','failed') LIMIT 1",
+                              arguments: [patientID]) == true
         }
     }
 

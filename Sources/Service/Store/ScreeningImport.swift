@@ -9,7 +9,8 @@ import Screening
 
 public enum ScreeningImport {
     /// Reads an analyze output folder. `version`: the study version the analysis was of.
-    public static func load(folder: String, version: Int = 1, now: Date = Date()) throws(ServiceError) -> (StoredScreening, [StoredResource]) {
+    /// `revision`: 1 for the study version's first screening, 2, 3, … after it.
+    public static func load(folder: String, version: Int = 1, revision: Int = 1, now: Date = Date()) throws(ServiceError) -> (StoredScreening, [StoredResource]) {
         func read(_ name: String) -> [UInt8]? { FileManager.default.contents(atPath: (folder as NSString).appendingPathComponent(name)).map { [UInt8]($0) } }
         guard let bundleBytes = read("bundle.json") else { throw .job("\(folder)/bundle.json is missing: the analysis did not finish") }
         guard let riskBytes = read("risk.json") else { throw .job("\(folder)/risk.json is missing: the analysis did not finish") }
@@ -67,8 +68,8 @@ public enum ScreeningImport {
         let referral = read("referral.json").map { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) }
         let input = CardInput(risk: risk, studyStarted: started, softwareVersion: software ?? "unknown", referral: referral,
                               referralInRecord: inRecord && risk.category.level == "high")
-        let screeningID = StableUUID.uuid("screening|\(studyUID)|\(version)")
-        let stored = StoredScreening(id: screeningID, patientID: patient, studyUID: studyUID, studyVersion: version, issued: issued ?? instant(now),
+        let screeningID = StableUUID.uuid("screening|\(studyUID)|\(version)" + (revision > 1 ? "|\(revision)" : ""))
+        let stored = StoredScreening(id: screeningID, patientID: patient, studyUID: studyUID, studyVersion: version, revision: revision, issued: issued ?? instant(now),
                                      storedAt: now, cardInput: input, bundleJSON: bundleBytes, reportHTML: read("report.html"))
         var out: [StoredResource] = []
         for r in resources {
@@ -76,6 +77,21 @@ public enum ScreeningImport {
                                       lastUpdated: instant(now), json: FHIRJSONWriter.write(r.element)))
         }
         return (stored, out)
+    }
+
+    /// The CT part of an analysis folder, kept so the woman can be re-scored without the CT
+    /// (`osteoct analyze --reuse-ct`): study.json, measurements.json, the label maps and qc/ pictures.
+    public static func artifacts(folder: String) -> [(name: String, bytes: [UInt8])] {
+        let fm = FileManager.default
+        var out: [(name: String, bytes: [UInt8])] = []
+        for name in ["study.json", "measurements.json", "labels.nii.gz", "femur-regions.nii.gz"] {
+            if let d = fm.contents(atPath: (folder as NSString).appendingPathComponent(name)) { out.append((name, [UInt8](d))) }
+        }
+        let qc = (folder as NSString).appendingPathComponent("qc")
+        for name in ((try? fm.contentsOfDirectory(atPath: qc)) ?? []).sorted() where !name.hasPrefix(".") {
+            if let d = fm.contents(atPath: (qc as NSString).appendingPathComponent(name)) { out.append(("qc/" + name, [UInt8](d))) }
+        }
+        return out
     }
 
     /// Every value that is a Bundle-local urn:uuid becomes the `Type/id` it names.

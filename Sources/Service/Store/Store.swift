@@ -123,6 +123,37 @@ public final class Store: Sendable {
                 );
                 """)
         }
+        // v2: a screening has a revision (a re-score of the same study version from a changed
+        // record), and keeps the CT part of its analysis (artifacts) for re-scoring without the CT.
+        m.registerMigration("v2") { db in
+            try db.execute(sql: """
+                CREATE TABLE screening_v2 (
+                    id TEXT PRIMARY KEY,
+                    patient_id TEXT NOT NULL,
+                    study_uid TEXT NOT NULL,
+                    study_version INTEGER NOT NULL,
+                    revision INTEGER NOT NULL DEFAULT 1,
+                    issued TEXT NOT NULL,
+                    stored_at REAL NOT NULL,
+                    category TEXT NOT NULL,
+                    card_input TEXT NOT NULL,
+                    bundle_json BLOB NOT NULL,
+                    report_html BLOB,
+                    UNIQUE (study_uid, study_version, revision)
+                );
+                INSERT INTO screening_v2 (id, patient_id, study_uid, study_version, revision, issued, stored_at, category, card_input, bundle_json, report_html)
+                    SELECT id, patient_id, study_uid, study_version, 1, issued, stored_at, category, card_input, bundle_json, report_html FROM screening;
+                DROP TABLE screening;
+                ALTER TABLE screening_v2 RENAME TO screening;
+                CREATE INDEX screening_patient ON screening (patient_id, stored_at);
+                CREATE TABLE artifact (
+                    screening_id TEXT NOT NULL REFERENCES screening(id) ON DELETE CASCADE,
+                    name TEXT NOT NULL,
+                    bytes BLOB NOT NULL,
+                    PRIMARY KEY (screening_id, name)
+                );
+                """)
+        }
         return m
     }
 }
@@ -138,6 +169,8 @@ public struct StoredScreening: Sendable {
     public var studyUID: String
     /// The study's version: a later version (images that arrived after the analysis) replaces it.
     public var studyVersion: Int
+    /// 1 for the study version's first screening; 2, 3, … for re-scores (a changed record) and re-runs.
+    public var revision: Int = 1
     public var issued: String
     public var storedAt: Date
     public var cardInput: CardInput
@@ -147,9 +180,9 @@ public struct StoredScreening: Sendable {
 
     public var category: String { cardInput.risk.category.level }
 
-    public init(id: String, patientID: String, studyUID: String, studyVersion: Int, issued: String, storedAt: Date,
+    public init(id: String, patientID: String, studyUID: String, studyVersion: Int, revision: Int = 1, issued: String, storedAt: Date,
                 cardInput: CardInput, bundleJSON: [UInt8], reportHTML: [UInt8]?) {
-        self.id = id; self.patientID = patientID; self.studyUID = studyUID; self.studyVersion = studyVersion
+        self.id = id; self.patientID = patientID; self.studyUID = studyUID; self.studyVersion = studyVersion; self.revision = revision
         self.issued = issued; self.storedAt = storedAt; self.cardInput = cardInput; self.bundleJSON = bundleJSON; self.reportHTML = reportHTML
     }
 }
@@ -171,45 +204,69 @@ extension Store {
     /// Stores a screening and its resources in one transaction (returns false, writing nothing, when
     /// this version of the study or a newer one is already stored).
     @discardableResult
-    public func save(_ s: StoredScreening, resources: [StoredResource]) async throws(ServiceError) -> Bool {
+    public func save(_ s: StoredScreening, resources: [StoredResource], artifacts: [(name: String, bytes: [UInt8])] = []) async throws(ServiceError) -> Bool {
         let card: String
         do { card = String(decoding: try JSONEncoder().encode(s.cardInput), as: UTF8.self) } catch {
             throw .store("cannot encode the card input: \(error)")
         }
         return try await write { db in
-            // The same version again (a re-delivered job), or an older one finishing after a newer
+            // The same screening again (a re-delivered job), or an older one finishing after a newer
             // one (a retried or replayed job): nothing is written.
-            if try Bool.fetchOne(db, sql: "SELECT 1 FROM screening WHERE study_uid = ? AND study_version >= ?", arguments: [s.studyUID, s.studyVersion]) == true {
+            let newer = "study_uid = ? AND (study_version > ? OR (study_version = ? AND revision >= ?))"
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM screening WHERE " + newer, arguments: [s.studyUID, s.studyVersion, s.studyVersion, s.revision]) == true {
                 return false
             }
-            // A newer version replaces the older one's resources in /fhir (a Flag or referral the
-            // new results no longer carry must not stay visible).
-            try db.execute(sql: "DELETE FROM resource WHERE screening_id IN (SELECT id FROM screening WHERE study_uid = ? AND study_version < ?)",
-                           arguments: [s.studyUID, s.studyVersion])
+            // The newest screening replaces the older ones' resources in /fhir (a Flag or referral the
+            // new results no longer carry must not stay visible) and their CT artifacts.
+            let older = "SELECT id FROM screening WHERE study_uid = ? AND (study_version < ? OR (study_version = ? AND revision < ?))"
+            let olderArgs: StatementArguments = [s.studyUID, s.studyVersion, s.studyVersion, s.revision]
+            try db.execute(sql: "DELETE FROM resource WHERE screening_id IN (\(older))", arguments: olderArgs)
+            if !artifacts.isEmpty { try db.execute(sql: "DELETE FROM artifact WHERE screening_id IN (\(older))", arguments: olderArgs) }
             try db.execute(sql: """
-                INSERT INTO screening (id, patient_id, study_uid, study_version, issued, stored_at, category, card_input, bundle_json, report_html)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [s.id, s.patientID, s.studyUID, s.studyVersion, s.issued, s.storedAt.timeIntervalSince1970, s.category, card,
+                INSERT INTO screening (id, patient_id, study_uid, study_version, revision, issued, stored_at, category, card_input, bundle_json, report_html)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [s.id, s.patientID, s.studyUID, s.studyVersion, s.revision, s.issued, s.storedAt.timeIntervalSince1970, s.category, card,
                                  Data(s.bundleJSON), s.reportHTML.map { Data($0) }])
             for r in resources {
-                // A later version of the study replaces the resources with the same ids.
                 try db.execute(sql: """
                     INSERT OR REPLACE INTO resource (type, id, screening_id, patient_id, identifier, last_updated, json)
                     VALUES (?, ?, ?, ?, ?, ?, ?)
                     """, arguments: [r.type, r.id, r.screeningID, r.patientID, r.identifier, r.lastUpdated, Data(r.json)])
             }
+            for a in artifacts {
+                try db.execute(sql: "INSERT OR REPLACE INTO artifact (screening_id, name, bytes) VALUES (?, ?, ?)", arguments: [s.id, a.name, Data(a.bytes)])
+            }
             return true
         }
     }
 
-    /// The latest screening of a patient (the newest study, its newest version).
+    /// The CT part of the newest screening of a study that has one (for re-scoring without the CT):
+    /// the screening and its files (study.json, measurements.json, qc/…).
+    public func latestArtifacts(studyUID: String) async throws(ServiceError) -> (screening: StoredScreening, files: [(name: String, bytes: [UInt8])])? {
+        guard let s = try await screenings(sql: """
+            SELECT * FROM screening WHERE study_uid = ? AND id IN (SELECT screening_id FROM artifact)
+            ORDER BY study_version DESC, revision DESC LIMIT 1
+            """, arguments: [studyUID]).first else { return nil }
+        let files: [(String, Data)] = try await read { db in
+            try Row.fetchAll(db, sql: "SELECT name, bytes FROM artifact WHERE screening_id = ? ORDER BY name", arguments: [s.id]).map { ($0["name"], $0["bytes"]) }
+        }
+        return (s, files.map { (name: $0.0, bytes: [UInt8]($0.1)) })
+    }
+
+    /// The studies of a patient with a screening, newest first.
+    public func screenedStudies(patientID: String) async throws(ServiceError) -> [String] {
+        try await read { db in
+            try String.fetchAll(db, sql: "SELECT study_uid FROM screening WHERE patient_id = ? GROUP BY study_uid ORDER BY MAX(issued) DESC", arguments: [patientID])
+        }
+    }
+
     /// How many versions of the study have been screened.
     public func screeningCount(studyUID: String) async throws(ServiceError) -> Int {
         try await read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM screening WHERE study_uid = ?", arguments: [studyUID]) ?? 0 }
     }
 
     public func latestScreening(patientID: String) async throws(ServiceError) -> StoredScreening? {
-        try await screenings(sql: "SELECT * FROM screening WHERE patient_id = ? ORDER BY issued DESC, study_version DESC, stored_at DESC LIMIT 1",
+        try await screenings(sql: "SELECT * FROM screening WHERE patient_id = ? ORDER BY issued DESC, study_version DESC, revision DESC, stored_at DESC LIMIT 1",
                              arguments: [patientID]).first
     }
 
@@ -228,6 +285,7 @@ extension Store {
         struct Raw: Sendable {
             var id, patientID, studyUID, issued, card: String
             var version: Int
+            var revision: Int
             var storedAt: Double
             var bundle: Data
             var report: Data?
@@ -235,7 +293,7 @@ extension Store {
         let rows = try await read { db in
             try Row.fetchAll(db, sql: sql, arguments: arguments).map {
                 Raw(id: $0["id"], patientID: $0["patient_id"], studyUID: $0["study_uid"], issued: $0["issued"], card: $0["card_input"],
-                    version: $0["study_version"], storedAt: $0["stored_at"], bundle: $0["bundle_json"], report: $0["report_html"])
+                    version: $0["study_version"], revision: $0["revision"], storedAt: $0["stored_at"], bundle: $0["bundle_json"], report: $0["report_html"])
             }
         }
         var out: [StoredScreening] = []
@@ -244,7 +302,7 @@ extension Store {
             do { input = try JSONDecoder().decode(CardInput.self, from: Data(r.card.utf8)) } catch {
                 throw .store("screening \(r.id): its stored card input does not decode (\(error)); re-run the job")
             }
-            out.append(StoredScreening(id: r.id, patientID: r.patientID, studyUID: r.studyUID, studyVersion: r.version, issued: r.issued,
+            out.append(StoredScreening(id: r.id, patientID: r.patientID, studyUID: r.studyUID, studyVersion: r.version, revision: r.revision, issued: r.issued,
                                        storedAt: Date(timeIntervalSince1970: r.storedAt), cardInput: input,
                                        bundleJSON: [UInt8](r.bundle), reportHTML: r.report.map { [UInt8]($0) }))
         }
