@@ -72,9 +72,10 @@ cat > "$OUT/osteoct.json" <<JSON
 {"server": {"host": "127.0.0.1", "port": 18080},
  "store": {"path": "$OUT/osteoct.sqlite"},
  "workers": {"count": 1, "leaseSeconds": 20},
- "security": {"trustFile": "$OUT/trust.json", "subscriptionSecret": "demo-subscription-secret", "reportLinkSecret": "demo-link-secret"},
+ "security": {"trustFile": "$OUT/trust.json", "subscriptionSecret": "demo-subscription-secret", "reportLinkSecret": "demo-link-secret",
+              "stowSecret": "demo-stow-secret"},
  "ehr": {"baseUrl": "http://127.0.0.1:18090/fhir", "clientId": "osteoct-demo", "privateKey": "$OUT/osteoct.jwk.json"},
- "pacs": {"dicomwebUrl": "http://127.0.0.1:18042/dicom-web", "orthancUrl": "http://127.0.0.1:18042", "orthancPollSeconds": 1, "storeResults": true},
+ "pacs": {"dicomwebUrl": "http://127.0.0.1:18042/dicom-web", "orthancUrl": "http://127.0.0.1:18042", "orthancPollSeconds": 1, "storeResults": true, "stableSeconds": 3},
  "site": {"config": "$ROOT/Examples/site-config.json"}}
 JSON
 "$OSTEOCT" serve --config "$OUT/osteoct.json" > "$OUT/osteoct.log" 2>&1 & PIDS+=($!)

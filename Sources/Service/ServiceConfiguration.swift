@@ -47,6 +47,12 @@ public struct ServiceConfiguration: Sendable {
     public var orthancPollSeconds = 2.0
     /// Store the DICOM SEG/SR/SC results back in the PACS (STOW-RS, confirmed by QIDO-RS).
     public var storeResultsInPACS = false
+    /// Studies pushed to OsteoCT (STOW-RS): a study is complete when no image came for this long.
+    public var stableSeconds = 60.0
+    /// The largest STOW-RS upload accepted.
+    public var stowMaxBytes = 4 << 30
+    /// Shared secret a PACS pushing studies must send (`Authorization: Bearer …`).
+    public var stowSecret: String?
 
     // security
     /// Development mode: no JWTs checked, everything open. Never in production; logged loudly.
@@ -121,6 +127,9 @@ public struct ServiceConfiguration: Sendable {
             c.orthancURL = try r.optionalString("pacs.orthancUrl")
             c.orthancPollSeconds = try r.value("pacs.orthancPollSeconds", default: c.orthancPollSeconds) { try r.requiredDouble(forKey: $0) }
             c.storeResultsInPACS = try r.value("pacs.storeResults", default: false) { try r.requiredBool(forKey: $0) }
+            c.stableSeconds = try r.value("pacs.stableSeconds", default: c.stableSeconds) { try r.requiredDouble(forKey: $0) }
+            c.stowMaxBytes = try r.value("pacs.stowMaxBytes", default: c.stowMaxBytes) { try r.requiredInt(forKey: $0) }
+            c.stowSecret = try r.optionalString("security.stowSecret", secret: true)
             c.development = try r.value("security.development", default: false) { try r.requiredBool(forKey: $0) }
             c.subscriptionSecret = try r.optionalString("security.subscriptionSecret", secret: true)
             c.reportLinkSecret = try r.optionalString("security.reportLinkSecret", secret: true)

@@ -120,3 +120,40 @@ struct EventsTests {
         await #expect(throws: ServiceError.self) { try await ServiceConfiguration.load(file: dir.appendingPathComponent("missing.json").path) }
     }
 }
+
+@Suite("STOW-RS intake")
+struct STOWTests {
+    @Test func filesDICOMPartsAndRefusesTheRest() async throws {
+        var c = ServiceConfiguration()
+        c.stowSecret = "push"
+        c.stableSeconds = 0
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("osteoct-stow-\(UUID().uuidString)").path
+        c.storePath = dir + "/store.sqlite"
+        let s = try OsteoCTService(configuration: c, store: try Store(path: c.storePath), logger: Logger(label: "t") { _ in SwiftLogNoOpLogHandler() })
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("DICOMTests/Fixtures/ct-ele.dcm")
+        let ct = [UInt8](try Data(contentsOf: fixture))
+        let body = Multipart.build([ct, Array("not DICOM".utf8)], contentType: "application/dicom", boundary: "xyz")
+        let app = Application(router: s.router(), logger: Logger(label: "t") { _ in SwiftLogNoOpLogHandler() })
+        try await app.test(.router) { client in
+            let headers: HTTPFields = [.contentType: #"multipart/related; type="application/dicom"; boundary=xyz"#, .authorization: "Bearer push"]
+            try await client.execute(uri: "/dicomweb/studies", method: .post, headers: headers, body: ByteBuffer(bytes: body)) { r in
+                #expect(r.status == .accepted)   // one stored, one refused
+                let json = try #require(try JSONSerialization.jsonObject(with: Data(Array(buffer: r.body))) as? [String: Any])
+                #expect(((json["00081199"] as? [String: Any])?["Value"] as? [Any])?.count == 1)
+                #expect(((json["00081198"] as? [String: Any])?["Value"] as? [Any])?.count == 1)
+            }
+            try await client.execute(uri: "/dicomweb/studies", method: .post, headers: [.contentType: headers[.contentType]!], body: ByteBuffer(bytes: body)) {
+                #expect($0.status == .unauthorized)
+            }
+            try await client.execute(uri: "/dicomweb/studies", method: .post, headers: [.contentType: "application/dicom", .authorization: "Bearer push"],
+                                     body: ByteBuffer(bytes: ct)) { #expect($0.status == .unsupportedMediaType) }
+        }
+        let incoming = (dir as NSString).appendingPathComponent("incoming/2.25.20910742960323787479009619077975618435")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: incoming).filter { $0.hasSuffix(".dcm") }.count == 1)
+        // Stable at once (stableSeconds 0), but no EHR to match the woman: not queued, and not looked up again.
+        let stable = STOWStableStudies(service: s)
+        #expect(await stable.scanOnce() == 0)
+        #expect(try await s.store.jobs(state: .queued).isEmpty)
+        await s.shutdown()
+    }
+}

@@ -15,6 +15,7 @@ test EHR and OsteoCT are up, after the demo study was screened:
 5. A second study, announced by Orthanc only (matched to the woman by DICOM Patient ID), is
    screened too; then a worker killed with SIGKILL mid-analysis: the job is taken up again after a
    restart and delivered once.
+6. A third study pushed to OsteoCT by STOW-RS is filed, announced once stable, and screened.
 Exit status 1 with the failed checks listed.
 """
 import json
@@ -196,6 +197,20 @@ if wait(lambda: analysis_pids(), 60, "the second study's analysis starting (Orth
         final = ehr_counts()
         check(final.get("RiskAssessment") == 3 and final.get("DiagnosticReport") == 3, f"each screening once in the EHR after the crash ({final})")
         check(jobs().get("dead", 0) == 0, "no dead-lettered job")
+        # 6. a third study pushed to OsteoCT by STOW-RS (multipart/related), announced once stable.
+        subprocess.check_call([OSTEOCT, "phantom", f"{OUT}/study3", "--size", "standard", "--preset", "standard", "--seed", "3"], stdout=subprocess.DEVNULL)
+        patient3 = dict(patient, id="hr03", identifier=[{"system": "urn:oid:1.2.36.146.595.217.0.1", "value": "PHANTOM-standard-3"}])
+        urllib.request.urlopen(urllib.request.Request(f"{EHR}/fhir/Patient/hr03", data=json.dumps(patient3).encode(), method="PUT",
+                                                      headers={"Content-Type": "application/fhir+json"})).read()
+        boundary = "osteoct-check-boundary"
+        parts = [open(f"{OUT}/study3/dicom/{f}", "rb").read() for f in sorted(os.listdir(f"{OUT}/study3/dicom"))]
+        body = b"".join(b"--" + boundary.encode() + b"\r\nContent-Type: application/dicom\r\n\r\n" + p + b"\r\n" for p in parts) + b"--" + boundary.encode() + b"--\r\n"
+        r = requests.post(f"{BASE}/dicomweb/studies", data=body, headers={"Content-Type": f'multipart/related; type="application/dicom"; boundary={boundary}',
+                                                                          "Authorization": "Bearer demo-stow-secret"})
+        stored = len(r.json().get("00081199", {}).get("Value", [])) if r.status_code in (200, 202) else 0
+        check(r.status_code == 200 and stored == len(parts), f"STOW-RS of {len(parts)} instances → {r.status_code}, {stored} stored")
+        ok = wait(lambda: ehr_counts().get("RiskAssessment", 0) == 4, 180, "the pushed study screened")
+        check(ok, "a study pushed by STOW-RS screened once stable")
     finally:
         restarted.send_signal(signal.SIGTERM)
         restarted.wait(timeout=30)

@@ -15,7 +15,7 @@ import NIOCore
 
 extension OsteoCTService {
     func notification(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        try authorizeChannel(request)
+        try authorizeChannel(request, secret: configuration.subscriptionSecret, key: "security.subscriptionSecret", endpoint: "subscriptions")
         let bytes = try await body(request)   // 413 above server.maxBodyBytes
         guard case .object(let bundle)? = try? JSONDecoder().decode(AnyJSON.self, from: Data(Array(buffer: bytes))),
               case .string("Bundle")? = bundle["resourceType"], case .string("history")? = bundle["type"], case .array(let entries)? = bundle["entry"],
@@ -142,18 +142,18 @@ extension OsteoCTService {
         return nil
     }
 
-    /// The notification channel's secret, compared in constant time.
-    func authorizeChannel(_ request: Request) throws {
+    /// A channel's shared secret (`Authorization: Bearer …`), compared in constant time.
+    func authorizeChannel(_ request: Request, secret: String?, key: String, endpoint: String) throws {
         if configuration.development { return }
-        guard let secret = configuration.subscriptionSecret else {
-            metrics.refused(endpoint: "subscriptions")
-            throw OutcomeError(.forbidden, code: "security", "no security.subscriptionSecret is configured, so no notification is accepted")
+        guard let secret else {
+            metrics.refused(endpoint: endpoint)
+            throw OutcomeError(.forbidden, code: "security", "no \(key) is configured, so nothing is accepted here")
         }
         let given = request.headers[.authorization] ?? ""
         let expected = "Bearer " + secret
         guard Data(SHA256.hash(data: Data(given.utf8))) == Data(SHA256.hash(data: Data(expected.utf8))) else {
-            metrics.refused(endpoint: "subscriptions")
-            throw OutcomeError(.unauthorized, code: "login", "the notification does not carry the subscription's secret (Authorization: Bearer …)",
+            metrics.refused(endpoint: endpoint)
+            throw OutcomeError(.unauthorized, code: "login", "the call does not carry the channel's secret (Authorization: Bearer …, \(key))",
                                headers: [.wwwAuthenticate: "Bearer"])
         }
     }

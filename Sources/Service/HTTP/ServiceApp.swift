@@ -4,6 +4,7 @@
 //   POST /cds-services/{id}                         patient-view, order-select, order-sign → cards
 //   POST /cds-services/{id}/feedback                accepted / overridden outcomes, stored
 //   POST /subscriptions/notify                      FHIR Subscription notifications (R4 backport)
+//   POST /dicomweb/studies                          studies pushed by STOW-RS
 //   GET  /reports/{id}?exp=&sig=                    the explanation page (signed link from a card)
 //   GET  /fhir/metadata, /fhir/{type}[/{id}]        CapabilityStatement, read and search of OsteoCT's results
 // Secure by default: with no trusted client configured, every call that would disclose patient
@@ -94,6 +95,7 @@ public final class OsteoCTService: Sendable {
         router.post("/cds-services/{id}") { request, context in try await self.hook(request, context) }
         router.post("/cds-services/{id}/feedback") { request, context in try await self.feedback(request, context) }
         router.post("/subscriptions/notify") { request, context in try await self.notification(request, context) }
+        router.post("/dicomweb/studies") { request, context in try await self.stow(request, context) }
         router.get("/reports/{id}") { request, context in try await self.report(request, context) }
         router.get("/fhir/metadata") { request, _ in try self.metadata(request) }
         router.get("/fhir/{type}") { request, context in try await self.search(request, context) }
@@ -272,7 +274,7 @@ extension OsteoCTService {
         let app = try service.application { port in
             await onListening("\(scheme)://\(configuration.host):\(port ?? configuration.port)")
         }
-        var services: [any ServiceLifecycle.Service] = [app, JobRunner(service: service)]
+        var services: [any ServiceLifecycle.Service] = [app, JobRunner(service: service), STOWStableStudies(service: service)]
         if let orthanc = configuration.orthancURL { services.append(OrthancChanges(service: service, baseURL: orthanc)) }
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do { try await group.run() } catch {
