@@ -1,7 +1,7 @@
 // A SMALL FHIR R4 SERVER FOR TESTS AND DEMOS ONLY — it plays the EHR around OsteoCT, in memory:
 //   GET  /fhir/metadata, /fhir/.well-known/smart-configuration
 //   POST /fhir/auth/token            SMART Backend Services (client assertion RS384/ES384) when clients are registered
-//   GET  /fhir/{type}/{id}, /fhir/{type}?patient=&subject=&identifier=&_id=&_count=   (paged, `next` links)
+//   GET  /fhir/{type}/{id}, /fhir/{type}?patient=&subject=&identifier=&_id=&_lastUpdated=&_count=   (paged, `next` links)
 //   PUT  /fhir/{type}/{id}           create or update (seed patients, ImagingStudies; no token needed: the EHR's own users)
 //   POST /fhir                       transaction Bundle: conditional creates (ifNoneExist) resolved, urn:uuid references rewritten
 //   POST /fhir/Subscription          R4 Subscriptions Backport rest-hook: handshake, then an event
@@ -232,6 +232,13 @@ public struct TestEHR: Sendable {
                         if let system { if case .string(system)? = o["system"] { return true } else { return false } }
                         return true
                     }
+                }
+            case "_lastUpdated":
+                // gt/ge/lt/le/eq on meta.lastUpdated (instants in one format compare as text).
+                let op = String(value.prefix(2)), bound = ["gt", "ge", "lt", "le", "eq"].contains(op) ? String(value.dropFirst(2)) : value
+                matches = matches.filter { r in
+                    guard case .object(let meta)? = r["meta"], case .string(let u)? = meta["lastUpdated"] else { return false }
+                    switch op { case "gt": return u > bound; case "ge": return u >= bound; case "lt": return u < bound; case "le": return u <= bound; default: return u == bound }
                 }
             case "_count": count = max(1, Int(value) ?? 50)
             case "_offset": offset = max(0, Int(value) ?? 0)

@@ -117,3 +117,44 @@ struct PipelineTests {
         try #require(try await s.store.latestScreening(patientID: "hr01")).id
     }
 }
+
+@Suite("Polling the EHR")
+struct PollerTests {
+    @Test func newStudiesAndRecordChangesFoundByLastUpdated() async throws {
+        let port = try #require(Loopback.freePort())
+        let base = "http://127.0.0.1:\(port)"
+        let ehr = try TestEHR(baseURL: base, clients: [], logger: logger)
+        let app = Application(router: ehr.router(), configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: logger)
+        let server = Task { try await app.runService(gracefulShutdownSignals: []) }
+        defer { server.cancel() }
+        try await Task.sleep(for: .milliseconds(300))
+        var c = ServiceConfiguration()
+        c.storePath = FileManager.default.temporaryDirectory.appendingPathComponent("osteoct-poll-\(UUID().uuidString)/store.sqlite").path
+        c.ehr = EHRSettings(baseURL: base + "/fhir")
+        let service = try OsteoCTService(configuration: c, store: try Store(path: c.storePath), logger: logger)
+        do {
+            let poller = EHRPoller(service: service)
+            // A woman screened before (hr01); the first poll only sets where to start.
+            let (s, r) = try ScreeningImport.load(folder: examples("screenings/high-risk-with-ct"))
+            try await service.store.save(s, resources: r)
+            #expect(await poller.pollOnce() == 0)
+            try await Task.sleep(for: .milliseconds(20))
+            let study = #"{"resourceType": "ImagingStudy", "id": "ct9", "status": "available", "subject": {"reference": "Patient/p9"}, "numberOfInstances": 120, "identifier": [{"system": "urn:dicom:uid", "value": "urn:oid:1.2.826.0.1.3680043.8.498.9"}]}"#
+            let condition = #"{"resourceType": "Condition", "id": "c1", "subject": {"reference": "Patient/hr01"}, "code": {"coding": [{"system": "http://snomed.info/sct", "code": "69896004"}]}}"#
+            let bundle = #"{"resourceType": "Bundle", "type": "collection", "entry": [{"resource": \#(study)}, {"resource": \#(condition)}]}"#
+            #expect(await ehr.store.load(bundle: Array(bundle.utf8)) == 2)
+            #expect(await poller.pollOnce() == 2)
+            let queued = try await service.store.jobs(state: .queued)
+            #expect(Set(queued.map(\.kind)) == ["analyze", "rescore"])
+            #expect(queued.first { $0.kind == "analyze" }?.version == 120)
+            // Nothing new: nothing more.
+            #expect(await poller.pollOnce() == 0)
+            #expect(try await service.store.jobs(state: .queued).count == 2)
+        } catch {
+            await service.shutdown(); await ehr.shutdown()
+            throw error
+        }
+        await service.shutdown()
+        await ehr.shutdown()
+    }
+}

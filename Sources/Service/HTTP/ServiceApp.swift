@@ -276,6 +276,7 @@ extension OsteoCTService {
         }
         var services: [any ServiceLifecycle.Service] = [app, JobRunner(service: service), STOWStableStudies(service: service)]
         if let orthanc = configuration.orthancURL { services.append(OrthancChanges(service: service, baseURL: orthanc)) }
+        if configuration.ehr != nil && configuration.ehrPollSeconds > 0 { services.append(EHRPoller(service: service)) }
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do { try await group.run() } catch {
             await service.shutdown()

@@ -35,8 +35,9 @@ public final class ServiceMetrics: Sendable {
     }
 
     /// Event sources the metrics know; anything else (it comes from request content) counts as `other`.
-    static let sources: Set<String> = ["orthanc", "subscription", "subscription-handshake", "subscription-heartbeat", "subscription-ImagingStudy",
-                                       "subscription-Observation", "subscription-Condition", "subscription-MedicationStatement", "test"]
+    static let sources: Set<String> = ["orthanc", "stow", "poll", "subscription", "subscription-handshake", "subscription-heartbeat", "subscription-ImagingStudy",
+                                       "subscription-Observation", "subscription-Condition", "subscription-MedicationStatement",
+                                       "subscription-MedicationRequest", "subscription-FamilyMemberHistory", "test"]
 
     func event(source: String, new: Bool) {
         let source = Self.sources.contains(source) ? source : "other"
