@@ -313,7 +313,7 @@ def capability_statement():
         "rest": [{
             "mode": "server",
             "documentation": "Read-only. Searches take _id, _lastUpdated (eq, ge, gt, le, lt), identifier (system|value or value), patient and subject (Patient/id or id) where the resource has a subject, _count (at most 200) and _format (json or xml; else the Accept header). Each call needs a bearer JWT of a trusted client with aud equal to the /fhir base URL, unless the service runs in development mode.",
-            "security": {"description": "Bearer JWT (ES384 or RS384) from a client in the service's trust file, aud = the /fhir base URL; every disclosure is recorded as an audit record."},
+            "security": {"description": "Bearer JWT (ES384 or RS384) from a client in the service's trust file, aud = the /fhir base URL; every disclosure is recorded as an audit record, searchable as AuditEvent by patient."},
             "resource": [
                 resource("DiagnosticReport", "bone-health-report", read, common + patient),
                 resource("Observation", ["ct-bone-observation", "ct-body-composition-observation"], read, common + patient),
@@ -324,6 +324,7 @@ def capability_statement():
                 resource("ImagingStudy", None, read, common + patient),
                 resource("Provenance", None, read, common),
                 resource("Device", None, read, common),
+                resource("AuditEvent", None, ["search-type"], [("patient", "reference")]),
             ],
         }],
     }

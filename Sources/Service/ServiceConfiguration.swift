@@ -40,6 +40,10 @@ public struct ServiceConfiguration: Sendable {
     /// Seconds between searches of the EHR for new studies and record changes (0: off; for EHRs
     /// without working Subscriptions).
     public var ehrPollSeconds = 0.0
+    /// When set, `osteoct serve` creates its Subscription on the EHR at the first start (the topic's
+    /// canonical URL), with this content (id-only or full-resource).
+    public var subscriptionTopic: String?
+    public var subscriptionContent = "id-only"
 
     // the PACS (DICOMweb)
     /// DICOMweb base URL (e.g. http://127.0.0.1:8042/dicom-web) studies are retrieved from.
@@ -126,6 +130,8 @@ public struct ServiceConfiguration: Sendable {
                 if let scope = try r.optionalString("ehr.scope") { e.scope = scope }
                 c.ehr = e
                 c.ehrPollSeconds = try r.value("ehr.pollSeconds", default: 0) { try r.requiredDouble(forKey: $0) }
+                c.subscriptionTopic = try r.optionalString("ehr.subscriptionTopic")
+                c.subscriptionContent = try r.value("ehr.subscriptionContent", default: c.subscriptionContent) { try r.requiredString(forKey: $0) }
             }
             c.dicomwebURL = try r.optionalString("pacs.dicomwebUrl")
             c.orthancURL = try r.optionalString("pacs.orthancUrl")
@@ -150,6 +156,7 @@ public struct ServiceConfiguration: Sendable {
         guard (1...64).contains(c.workers) else { throw .configuration("workers.count \(c.workers) must be 1–64") }
         guard c.maxBodyBytes >= 1024 else { throw .configuration("server.maxBodyBytes \(c.maxBodyBytes) is too small (at least 1024)") }
         guard c.leaseSeconds >= 5 else { throw .configuration("workers.leaseSeconds must be at least 5") }
+        guard ["id-only", "full-resource"].contains(c.subscriptionContent) else { throw .configuration("ehr.subscriptionContent must be id-only or full-resource") }
         guard c.ehrPollSeconds == 0 || c.ehrPollSeconds >= 1 else { throw .configuration("ehr.pollSeconds must be 0 (off) or at least 1") }
         if let u = c.publicURL, URL(string: u)?.scheme.map({ ["http", "https"].contains($0) }) != true {
             throw .configuration("server.publicURL '\(u)' is not an http(s) URL")

@@ -14,9 +14,10 @@ import Testing
 
 private let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
 
-private func notification(type: String, events: [(String, String)], include study: String? = nil) -> ByteBuffer {
+private func notification(type: String, events: [(String, String)], include study: String? = nil, since: Int? = nil) -> ByteBuffer {
     var params = [#"{"name": "subscription", "valueReference": {"reference": "https://ehr.example.org/fhir/Subscription/s1"}}"#,
                   #"{"name": "status", "valueCode": "active"}"#, #"{"name": "type", "valueCode": "\#(type)"}"#]
+    if let since { params.append(#"{"name": "events-since-subscription-start", "valueString": "\#(since)"}"#) }
     for (n, focus) in events {
         params.append(#"{"name": "notification-event", "part": [{"name": "event-number", "valueString": "\#(n)"}, {"name": "focus", "valueReference": {"reference": "\#(focus)"}}]}"#)
     }
@@ -57,6 +58,13 @@ struct EventsTests {
             try await client.execute(uri: "/subscriptions/notify", method: .post, headers: auth,
                                      body: notification(type: "event-notification", events: [("7", "https://ehr.example.org/fhir/ImagingStudy/ct1"), ("8", "ImagingStudy/ct1")], include: imagingStudy)) { r in
                 #expect(String(buffer: r.body) == #"{"outcomes":["duplicate","alreadyScreened"]}"#)
+            }
+            // A heartbeat saying 12 events were sent when OsteoCT saw up to number 8: 4 missed, said once.
+            try await client.execute(uri: "/subscriptions/notify", method: .post, headers: auth, body: notification(type: "heartbeat", events: [], since: 12)) { r in
+                #expect(String(buffer: r.body) == #"{"missedEvents":4}"#)
+            }
+            try await client.execute(uri: "/subscriptions/notify", method: .post, headers: auth, body: notification(type: "heartbeat", events: [], since: 12)) { r in
+                #expect(r.status == .ok && r.body.readableBytes == 0)
             }
             // id-only without an EHR to read it from: refused with the reason.
             try await client.execute(uri: "/subscriptions/notify", method: .post, headers: auth,

@@ -276,3 +276,29 @@ struct ServiceHTTPTests {
         #expect(!ReportLinks(secret: "other", lifetimeHours: 1).verify(id: "abc", exp: exp, sig: sig, now: now))
     }
 }
+
+@Suite("Audit trail over FHIR")
+struct AuditEventTests {
+    @Test func disclosuresServedAsAuditEvents() async throws {
+        var c = ServiceConfiguration()
+        c.publicURL = "https://osteoct.example.org"
+        c.development = true
+        let store = try temporaryStore()
+        let (s, r) = try ScreeningImport.load(folder: examples("screenings/high-risk-with-ct"))
+        try await store.save(s, resources: r)
+        let service = try OsteoCTService(configuration: c, store: store, logger: Logger(label: "t") { _ in SwiftLogNoOpLogHandler() })
+        let app = Application(router: service.router(), logger: Logger(label: "t") { _ in SwiftLogNoOpLogHandler() })
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/fhir/RiskAssessment?patient=hr01", method: .get) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/fhir/AuditEvent?patient=Patient/hr01", method: .get) { r in
+                let b = try #require(try JSONSerialization.jsonObject(with: Data(Array(buffer: r.body))) as? [String: Any])
+                let events = ((b["entry"] as? [[String: Any]]) ?? []).compactMap { $0["resource"] as? [String: Any] }
+                #expect(events.count == 1)
+                #expect(events.first?["action"] as? String == "R" && events.first?["recorded"] != nil)
+                #expect(((events.first?["entity"] as? [[String: Any]])?.first?["what"] as? [String: Any])?["reference"] as? String == "Patient/hr01")
+            }
+            try await client.execute(uri: "/fhir/AuditEvent", method: .get) { #expect($0.status == .badRequest) }
+        }
+        await service.shutdown()
+    }
+}

@@ -11,6 +11,7 @@ import Crypto
 import Foundation
 import Hummingbird
 import HTTPTypes
+import Logging
 import NIOCore
 
 extension OsteoCTService {
@@ -36,9 +37,13 @@ extension OsteoCTService {
         }
         var subscription = "unknown"
         if case .object(let ref)? = value("subscription", in: parameters), case .string(let r)? = ref["reference"] { subscription = r }
+        // The EHR's count of events so far: more than OsteoCT has seen means some were lost.
+        var eventsSince: Int?
+        if case .string(let n)? = value("events-since-subscription-start", in: parameters) { eventsSince = Int(n) }
         guard type == "event-notification" else {
             metrics.event(source: "subscription-\(type)", new: true)
-            return Response(status: .ok)
+            let missed = try await checkGap(subscription: subscription, eventsSince: eventsSince, numbers: [])
+            return missed > 0 ? try Self.json(["missedEvents": missed]) : Response(status: .ok)
         }
         // Resources sent with the notification (full-resource), by reference and by full URL.
         var included: [String: [String: AnyJSON]] = [:]
@@ -48,6 +53,7 @@ extension OsteoCTService {
             if case .string(let full)? = e["fullUrl"] { included[full] = r }
         }
         var outcomes: [String] = []
+        var numbers: [Int] = []
         for case .object(let p) in parameters {
             guard case .string("notification-event")? = p["name"], case .array(let parts)? = p["part"] else { continue }
             guard case .string(let number)? = value("event-number", in: parts) else {
@@ -56,9 +62,34 @@ extension OsteoCTService {
             guard case .object(let focusRef)? = value("focus", in: parts), case .string(let focus)? = focusRef["reference"] else {
                 outcomes.append("no-focus"); continue
             }
+            if let n = Int(number) { numbers.append(n) }
             outcomes.append(try await notificationEvent(subscription: subscription, number: number, focus: focus, included: included).rawValue)
         }
-        return try Self.json(["outcomes": outcomes])
+        let missed = try await checkGap(subscription: subscription, eventsSince: eventsSince, numbers: numbers)
+        struct Answer: Encodable { var outcomes: [String]; var missedEvents: Int? }
+        return try Self.json(Answer(outcomes: outcomes, missedEvents: missed > 0 ? missed : nil))
+    }
+
+    /// Compares the EHR's `events-since-subscription-start` with the highest event number OsteoCT
+    /// has handled for the subscription (Backport IG, errors.md): events it never received are
+    /// logged and counted, and, when the polling fallback is configured, a poll runs at once to
+    /// find what they announced. Returns how many were missed.
+    func checkGap(subscription: String, eventsSince: Int?, numbers: [Int]) async throws -> Int {
+        let cursor = "subscription-events:" + subscription
+        let seen = Int(try await store.cursor(cursor) ?? "0") ?? 0
+        let high = max(seen, numbers.max() ?? 0)
+        let missed = max(0, (eventsSince ?? high) - high)
+        let mark = max(high, eventsSince ?? 0)
+        if mark > seen { try await store.setCursor(cursor, String(mark)) }
+        if missed > 0 {
+            metrics.missedEvents(missed)
+            logger.warning("subscription events were missed", metadata: ["subscription": "\(subscription)", "missed": "\(missed)"])
+            if ehr != nil && configuration.ehrPollSeconds > 0 {
+                let poller = EHRPoller(service: self)
+                Task { await poller.pollOnce() }
+            }
+        }
+        return missed
     }
 
     func notificationEvent(subscription: String, number: String, focus: String, included: [String: [String: AnyJSON]]) async throws -> IntakeOutcome {

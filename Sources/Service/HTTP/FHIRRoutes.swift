@@ -30,6 +30,7 @@ extension OsteoCTService {
 
     func search(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let type = try context.parameters.require("type")
+        if type == "AuditEvent" { return try await auditEvents(request) }
         try checkType(type)
         let agent = try await authorize(request, audience: configuration.baseURL + "/fhir", endpoint: "fhir")
         var q = ResourceQuery(type: type)
@@ -93,6 +94,45 @@ extension OsteoCTService {
             await audit("fhir search", agent: agent, request: request, patientID: patient.isEmpty ? nil : patient, entity: type, detail: "\(n) resource(s)")
         }
         return try fhirResponse(bytes, request)
+    }
+
+    /// The audit trail as FHIR AuditEvents (fhir-cds.md §2.7): `patient` (required: whose
+    /// disclosures) and `_count`; newest first. Reading it is itself audited.
+    func auditEvents(_ request: Request) async throws -> Response {
+        let agent = try await authorize(request, audience: configuration.baseURL + "/fhir", endpoint: "fhir")
+        let q = request.uri.queryParameters
+        guard let p = q.get("patient").map({ $0.hasPrefix("Patient/") ? String($0.dropFirst(8)) : $0 }), Self.isFHIRId(p) else {
+            throw OutcomeError(.badRequest, code: "required", "AuditEvent search needs patient=Patient/{id}")
+        }
+        let count = min(200, max(1, q.get("_count").flatMap { Int($0) } ?? 50))
+        let rows = try await store.auditRecords(patientID: p, limit: count)
+        await audit("fhir search", agent: agent, request: request, patientID: p, entity: "AuditEvent", detail: "\(rows.count) audit record(s)")
+        let base = configuration.baseURL + "/fhir"
+        let entries: [AnyJSON] = rows.map { row in
+            let a = row.record
+            var e: [String: AnyJSON] = [
+                "resourceType": .string("AuditEvent"), "id": .string("audit-\(row.id)"),
+                "type": .object(["system": .string("http://terminology.hl7.org/CodeSystem/audit-event-type"), "code": .string("rest"),
+                                 "display": .string("RESTful Operation")]),
+                "subtype": .array([.object(["display": .string(a.subtype)])]),
+                "action": .string(a.action), "recorded": .string(a.recorded), "outcome": .string(a.outcome),
+                "agent": .array([.object(["who": .object(["display": .string(a.agent)]), "requestor": .bool(true)])]),
+                "source": .object(["observer": .object(["display": .string("OsteoCT \(Self.version)")])]),
+            ]
+            var entity: [AnyJSON] = []
+            if let pid = a.patientID {
+                entity.append(.object(["what": .object(["reference": .string("Patient/\(pid)")]),
+                                       "type": .object(["system": .string("http://terminology.hl7.org/CodeSystem/audit-entity-type"), "code": .string("1"),
+                                                        "display": .string("Person")])]))
+            }
+            if let what = a.entity { entity.append(.object(["what": .object(["display": .string(what)]), "description": .string(a.detail ?? what)])) }
+            if !entity.isEmpty { e["entity"] = .array(entity) }
+            return .object(["fullUrl": .string("\(base)/AuditEvent/audit-\(row.id)"), "resource": .object(e), "search": .object(["mode": .string("match")])])
+        }
+        var bundle: [String: AnyJSON] = ["resourceType": .string("Bundle"), "type": .string("searchset"), "total": .number(Double(rows.count)),
+                                         "link": .array([.object(["relation": .string("self"), "url": .string("\(base)/AuditEvent?patient=Patient/\(p)&_count=\(count)")])])]
+        if !entries.isEmpty { bundle["entry"] = .array(entries) }
+        return try fhirResponse(Array(try Self.encoder.encode(AnyJSON.object(bundle))), request)
     }
 
     func checkType(_ type: String) throws {

@@ -270,6 +270,16 @@ extension OsteoCTService {
         if let ehr = service.ehr {
             for problem in await ehr.checkCapabilities() { logger.warning("EHR: \(problem)") }
         }
+        // The Subscription, once: its id is kept in the store.
+        if let topic = configuration.subscriptionTopic, (try? await store.cursor("subscription")) == nil {
+            do {
+                let created = try await service.subscribe(topic: topic, content: configuration.subscriptionContent)
+                try await store.setCursor("subscription", created.id)
+                logger.notice("Subscription/\(created.id) created on the EHR (\(created.status))")
+            } catch {
+                logger.warning("the Subscription could not be created; it is tried again at the next start", metadata: ["error": "\(error)"])
+            }
+        }
         let scheme = configuration.tlsCertificate == nil ? "http" : "https"
         let app = try service.application { port in
             await onListening("\(scheme)://\(configuration.host):\(port ?? configuration.port)")

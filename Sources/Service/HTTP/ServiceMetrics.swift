@@ -46,6 +46,11 @@ public final class ServiceMetrics: Sendable {
                              labels: [("source", source), ("outcome", new ? "new" : "duplicate")]).increment()
     }
 
+    func missedEvents(_ n: Int) {
+        registry.makeCounter(descriptor: .init(namespace: "osteoct", metricName: "subscription_events_missed", unitName: "total",
+                                               helpText: "Subscription events the EHR counted but OsteoCT never received")).increment(by: Int64(n))
+    }
+
     func jobs(_ counts: [Job.State: Int]) {
         for state in [Job.State.queued, .running, .done, .failed, .dead] {
             registry.makeGauge(descriptor: .init(namespace: "osteoct", metricName: "jobs", unitName: "", helpText: "Jobs in the queue by state"),
