@@ -302,3 +302,66 @@ struct AuditEventTests {
         await service.shutdown()
     }
 }
+
+@Suite("CORS and TLS")
+struct CORSTLSTests {
+    @Test func corsOnlyForConfiguredOrigins() async throws {
+        var c = ServiceConfiguration()
+        c.development = true
+        c.corsOrigins = ["https://ehr.example.org"]
+        let s = try OsteoCTService(configuration: c, store: try temporaryStore(), logger: Logger(label: "t") { _ in SwiftLogNoOpLogHandler() })
+        let app = Application(router: s.router(), logger: Logger(label: "t") { _ in SwiftLogNoOpLogHandler() })
+        try await app.test(.router) { client in
+            // A preflight from the EHR's origin gets the CORS headers; one from elsewhere is refused.
+            try await client.execute(uri: "/cds-services/osteoct-hip-fracture-risk", method: .options,
+                                     headers: [.origin: "https://ehr.example.org", .accessControlRequestMethod: "POST"]) { r in
+                #expect(r.headers[.accessControlAllowOrigin] == "https://ehr.example.org")
+            }
+            try await client.execute(uri: "/cds-services", method: .get, headers: [.origin: "https://evil.example.org"]) { r in
+                #expect(r.status == .forbidden && r.headers[.accessControlAllowOrigin] == nil)
+            }
+            try await client.execute(uri: "/cds-services", method: .get) { #expect($0.status == .ok) }   // no Origin: not a browser call
+        }
+        await s.shutdown()
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl") && FileManager.default.isExecutableFile(atPath: "/usr/bin/curl"),
+                   "needs openssl and curl"))
+    func servesOverTLS() async throws {
+        // A self-signed certificate made by openssl (a third-party tool) for localhost.
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("osteoct-tls-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        p.arguments = ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                       "-keyout", dir + "/key.pem", "-out", dir + "/cert.pem"]
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        try #require(p.terminationStatus == 0)
+        var c = ServiceConfiguration()
+        c.tlsCertificate = dir + "/cert.pem"
+        c.tlsKey = dir + "/key.pem"
+        c.port = try #require(Loopback.freePort())
+        let s = try OsteoCTService(configuration: c, store: try temporaryStore(), logger: Logger(label: "t") { _ in SwiftLogNoOpLogHandler() })
+        let app = try s.application()
+        let server = Task { try await app.runService(gracefulShutdownSignals: []) }
+        defer { server.cancel() }
+        try await Task.sleep(for: .milliseconds(400))
+        // curl (another third-party client) trusting exactly that certificate.
+        let curl = Process()
+        curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        curl.arguments = ["-s", "--cacert", dir + "/cert.pem", "https://localhost:\(c.port)/health"]
+        let out = Pipe()
+        curl.standardOutput = out
+        try curl.run()
+        curl.waitUntilExit()
+        #expect(String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) == #"{"status":"pass"}"#)
+        // A bad key file is a configuration error that names the files.
+        c.tlsKey = dir + "/cert.pem"
+        let bad = try OsteoCTService(configuration: c, store: try temporaryStore(), logger: Logger(label: "t") { _ in SwiftLogNoOpLogHandler() })
+        #expect(throws: ServiceError.self) { _ = try bad.application() }
+        await bad.shutdown()
+        await s.shutdown()
+    }
+}
