@@ -47,13 +47,7 @@ extension OsteoCTService {
         let outcome = try await store.recordEventAndEnqueue(source: source, eventKey: eventKey, summary: "study announced (version \(version))",
                                                             studyUID: studyUID, kind: "analyze", subjectKey: "study:\(studyUID)", version: version,
                                                             patientID: patient, payload: json)
-        metrics.event(source: source, new: outcome != nil)
-        switch outcome {
-        case nil: return .duplicate
-        case .queued?: return .queued
-        case .updated?: return .requeued
-        case .duplicate?: return .alreadyScreened
-        }
+        return handled(outcome, source: source)
     }
 
     /// A change to a woman's record (a new Observation, Condition, medication…): when she has been
@@ -71,6 +65,11 @@ extension OsteoCTService {
         let outcome = try await store.recordEventAndEnqueue(source: source, eventKey: eventKey, summary: "record changed", studyUID: study, kind: "rescore",
                                                             subjectKey: "study:\(study)", version: Int(Date().timeIntervalSince1970 * 1000),
                                                             patientID: patientID, payload: json)
+        return handled(outcome, source: source)
+    }
+
+    /// What an event's recording and queueing came to (nil: the event was seen before).
+    func handled(_ outcome: EnqueueOutcome?, source: String) -> IntakeOutcome {
         metrics.event(source: source, new: outcome != nil)
         switch outcome {
         case nil: return .duplicate
