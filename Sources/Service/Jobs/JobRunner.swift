@@ -173,7 +173,7 @@ public struct JobRunner: Service {
             study = path
         } else if let web = service.dicomweb {
             study = (dir as NSString).appendingPathComponent("dicom")
-            do { _ = try await web.retrieveStudy(payload.studyUID, into: study) } catch { throw JobFailure(message: error.message, retryable: error.retryable) }
+            do { _ = try await web.retrieveCT(payload.studyUID, into: study) } catch { throw JobFailure(message: error.message, retryable: error.retryable) }
         } else {
             throw JobFailure(message: "the job names no study folder and pacs.dicomwebUrl is not configured", retryable: false)
         }

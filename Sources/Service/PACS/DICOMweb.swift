@@ -1,6 +1,6 @@
-// DICOMweb as OsteoCT uses it (PS3.18): WADO-RS retrieval of a study as multipart/related
-// application/dicom in Explicit VR Little Endian, QIDO-RS to find studies and check what was
-// stored, STOW-RS to store the results (and a QIDO-RS look afterwards: a 200 from STOW-RS alone
+// DICOMweb as OsteoCT uses it (PS3.18): QIDO-RS to find a study's CT series, WADO-RS retrieval of
+// each as multipart/related application/dicom in Explicit VR Little Endian, QIDO-RS to check what
+// was stored, STOW-RS to store the results (and a QIDO-RS look afterwards: a 200 from STOW-RS alone
 // has been seen to store nothing). Also Orthanc's REST `/changes`, which announces stable studies.
 public import AsyncHTTPClient
 public import Foundation
@@ -82,15 +82,52 @@ public struct DICOMwebClient: Sendable {
         self.http = http
     }
 
+    /// QIDO-RS: the study's CT series (Series Instance UIDs), the ones worth retrieving (not the
+    /// SEG, SR and SC objects, OsteoCT's own included, nor other modalities).
+    public func ctSeries(study studyUID: String) async throws(EHRError) -> [String] {
+        guard OsteoCTService.isDICOMUID(studyUID) else { throw EHRError(message: "'\(studyUID)' is not a DICOM UID", retryable: false) }
+        var request = HTTPClientRequest(url: "\(baseURL)/studies/\(studyUID)/series?Modality=CT&includefield=0020000E")
+        request.headers.add(name: "Accept", value: "application/dicom+json")
+        let (status, _, body) = try await send(request, limit: 16 << 20, what: "QIDO-RS series")
+        if status == 204 || status == 404 { return [] }
+        guard status == 200, case .array(let items)? = try? JSONDecoder().decode(AnyJSON.self, from: Data(body)) else {
+            throw EHRError(message: "QIDO-RS series answered \(status)", retryable: status >= 500 || status == 429, status: status)
+        }
+        var out: [String] = []
+        for case .object(let o) in items {
+            // Some archives ignore the Modality filter: check it as well.
+            if case .object(let m)? = o["00080060"], case .array(let v)? = m["Value"], case .string(let modality)? = v.first, modality != "CT" { continue }
+            if case .object(let attr)? = o["0020000E"], case .array(let values)? = attr["Value"], case .string(let uid)? = values.first,
+               OsteoCTService.isDICOMUID(uid) { out.append(uid) }
+        }
+        return out
+    }
+
+    /// The study's CT images: its CT series found by QIDO-RS, each retrieved by WADO-RS. Returns the count.
+    public func retrieveCT(_ studyUID: String, into folder: String) async throws(EHRError) -> Int {
+        let series = try await ctSeries(study: studyUID)
+        guard !series.isEmpty else { throw EHRError(message: "QIDO-RS finds no CT series in the study", retryable: true) }
+        var total = 0
+        for (k, s) in series.enumerated() {
+            total += try await retrieve(path: "studies/\(studyUID)/series/\(s)", into: folder, prefix: String(format: "s%02d-", k))
+        }
+        return total
+    }
+
     /// WADO-RS: every instance of the study, written as `NNNNN.dcm` into `folder`. Returns the count.
-    /// The response is streamed to a file and split from a memory map, so a large study does not
-    /// sit in the service's memory.
     public func retrieveStudy(_ studyUID: String, into folder: String) async throws(EHRError) -> Int {
         guard OsteoCTService.isDICOMUID(studyUID) else { throw EHRError(message: "'\(studyUID)' is not a DICOM UID", retryable: false) }
-        var request = HTTPClientRequest(url: "\(baseURL)/studies/\(studyUID)")
+        return try await retrieve(path: "studies/\(studyUID)", into: folder, prefix: "")
+    }
+
+    /// WADO-RS of a study or series (multipart/related, Explicit VR Little Endian). The response is
+    /// streamed to a file and split from a memory map, so a large study does not sit in the
+    /// service's memory.
+    func retrieve(path: String, into folder: String, prefix: String) async throws(EHRError) -> Int {
+        var request = HTTPClientRequest(url: "\(baseURL)/\(path)")
         request.headers.add(name: "Accept", value: #"multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.1"#)
         let fm = FileManager.default
-        let raw = folder + ".multipart"
+        let raw = folder + "." + prefix + "multipart"
         defer { try? fm.removeItem(atPath: raw) }
         let boundary: String
         do {
@@ -98,7 +135,7 @@ public struct DICOMwebClient: Sendable {
             let response = try await http.execute(request, timeout: .seconds(300))
             guard response.status == .ok else {
                 let code = Int(response.status.code)
-                throw EHRError(message: "WADO-RS retrieve of the study answered \(code)", retryable: code == 429 || code >= 500, status: code)
+                throw EHRError(message: "WADO-RS retrieve answered \(code)", retryable: code == 429 || code >= 500, status: code)
             }
             guard let b = Multipart.boundary(contentType: response.headers.first(name: "Content-Type") ?? "") else {
                 throw EHRError(message: "WADO-RS answered without a multipart boundary", retryable: false)
@@ -120,11 +157,11 @@ public struct DICOMwebClient: Sendable {
                 let body = raw.bindMemory(to: UInt8.self)
                 let parts = Multipart.ranges(body, boundary: boundary)
                 for (k, r) in parts.enumerated() {
-                    try Data(UnsafeBufferPointer(rebasing: body[r])).write(to: URL(fileURLWithPath: folder).appendingPathComponent(String(format: "%05d.dcm", k)))
+                    try Data(UnsafeBufferPointer(rebasing: body[r])).write(to: URL(fileURLWithPath: folder).appendingPathComponent(prefix + String(format: "%05d.dcm", k)))
                 }
                 return parts.count
             }
-            guard written > 0 else { throw EHRError(message: "WADO-RS returned no instances of the study", retryable: true) }
+            guard written > 0 else { throw EHRError(message: "WADO-RS returned no instances", retryable: true) }
             return written
         } catch let e as EHRError {
             throw e
