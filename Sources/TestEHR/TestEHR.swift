@@ -160,7 +160,7 @@ public struct TestEHR: Sendable {
                 }
                 let (created, stored) = await store.put(type, id, r)
                 // Every active subscription hears of ImagingStudies and of record changes.
-                if ["ImagingStudy", "Observation", "Condition", "MedicationStatement", "MedicationRequest", "FamilyMemberHistory"].contains(type) {
+                if Self.notifiedTypes.contains(type) {
                     await notify(focus: "\(type)/\(id)", resource: stored)
                 }
                 return try Self.json(.object(stored), status: created ? .created : .ok, contentType: "application/fhir+json")
@@ -294,12 +294,17 @@ public struct TestEHR: Sendable {
                 continue
             }
             guard case .object(let r) = Self.rewrite(.object(p.resource), assigned) else { continue }
-            _ = await store.put(p.type, p.id, r, condition: p.condition)
+            let (_, stored) = await store.put(p.type, p.id, r, condition: p.condition)
+            // Writes by transaction notify subscribers too (a real EHR does): OsteoCT must not take
+            // its own results coming back for a change to her record.
+            if Self.notifiedTypes.contains(p.type) { await notify(focus: "\(p.type)/\(p.id)", resource: stored) }
             responses.append(.object(["response": .object(["status": .string("201 Created"), "location": .string("\(p.type)/\(p.id)/_history/1")])]))
         }
         return try Self.json(.object(["resourceType": .string("Bundle"), "type": .string("transaction-response"), "entry": .array(responses)]),
                              contentType: "application/fhir+json")
     }
+
+    static let notifiedTypes: Set<String> = ["ImagingStudy", "Observation", "Condition", "MedicationStatement", "MedicationRequest", "FamilyMemberHistory"]
 
     static func rewrite(_ v: AnyJSON, _ map: [String: String]) -> AnyJSON {
         switch v {

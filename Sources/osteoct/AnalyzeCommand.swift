@@ -61,6 +61,9 @@ struct AnalyzeCommand: ParsableCommand {
         }
         if let staleDays, staleDays < 1 { throw ValidationError("--stale-days must be at least 1") }
         if let revision, revision < 2 { throw ValidationError("--revision is 2 or more (the first screening of a study has none)") }
+        if reuseCt && revision == nil {
+            throw ValidationError("--reuse-ct needs --revision N (2 or more): without it the new results would carry the earlier ones' identifiers and the EHR would keep the old ones")
+        }
         if reuseCt && (labels != nil || measurements != nil || dicomOut != nil || bmdAgeReference != nil) {
             throw ValidationError("--reuse-ct takes the CT part as it was: --labels, --measurements, --dicom-out and --bmd-age-reference do not apply")
         }

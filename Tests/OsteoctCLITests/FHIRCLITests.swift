@@ -46,7 +46,9 @@ struct FHIRCLITests {
         #expect(try String(contentsOfFile: dir + "/rescore/bundle.json", encoding: .utf8).contains("-r2-risk"))
         let noDICOM = try CLI.run(["analyze", dir + "/out0", "--reuse-ct", "--dicom-out", dir + "/d", "--out", dir + "/x"])
         #expect(noDICOM.status == 2)
-        let notAnalysis = try CLI.run(["analyze", dir + "/study", "--reuse-ct", "--out", dir + "/y"])
+        let noRevision = try CLI.run(["analyze", dir + "/out0", "--reuse-ct", "--out", dir + "/z"])
+        #expect(noRevision.status == 2 && noRevision.stderr.contains("--revision"))
+        let notAnalysis = try CLI.run(["analyze", dir + "/study", "--reuse-ct", "--revision", "2", "--out", dir + "/y"])
         #expect(notAnalysis.status == 1 && notAnalysis.stderr.contains("study.json"))
         // Both files validate against the base rules and OsteoCT's profiles.
         for f in ["bundle.json", "bundle.xml"] {

@@ -136,13 +136,15 @@ struct PollerTests {
             let poller = EHRPoller(service: service)
             // A woman screened before (hr01); the first poll only sets where to start.
             let (s, r) = try ScreeningImport.load(folder: examples("screenings/high-risk-with-ct"))
-            try await service.store.save(s, resources: r)
+            try await service.store.save(s, resources: r, artifacts: ScreeningImport.artifacts(folder: examples("screenings/high-risk-with-ct")))
             #expect(await poller.pollOnce() == 0)
             try await Task.sleep(for: .milliseconds(20))
             let study = #"{"resourceType": "ImagingStudy", "id": "ct9", "status": "available", "subject": {"reference": "Patient/p9"}, "numberOfInstances": 120, "identifier": [{"system": "urn:dicom:uid", "value": "urn:oid:1.2.826.0.1.3680043.8.498.9"}]}"#
             let condition = #"{"resourceType": "Condition", "id": "c1", "subject": {"reference": "Patient/hr01"}, "code": {"coding": [{"system": "http://snomed.info/sct", "code": "69896004"}]}}"#
-            let bundle = #"{"resourceType": "Bundle", "type": "collection", "entry": [{"resource": \#(study)}, {"resource": \#(condition)}]}"#
-            #expect(await ehr.store.load(bundle: Array(bundle.utf8)) == 2)
+            // OsteoCT's own Observation coming back (its identifier system): no re-score from it.
+            let own = #"{"resourceType": "Observation", "id": "o1", "status": "final", "subject": {"reference": "Patient/hr01"}, "identifier": [{"system": "http://osteoct.org/fhir/sid/screening", "value": "x-risk"}], "code": {"text": "x"}}"#
+            let bundle = #"{"resourceType": "Bundle", "type": "collection", "entry": [{"resource": \#(study)}, {"resource": \#(condition)}, {"resource": \#(own)}]}"#
+            #expect(await ehr.store.load(bundle: Array(bundle.utf8)) == 3)
             #expect(await poller.pollOnce() == 2)
             let queued = try await service.store.jobs(state: .queued)
             #expect(Set(queued.map(\.kind)) == ["analyze", "rescore"])

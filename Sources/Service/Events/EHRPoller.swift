@@ -3,8 +3,9 @@
 // (new CT studies) and the record resources that re-score a screened woman — and hands each to the
 // same intake as a notification would, so the de-duplication is the same: an item is handled once
 // per version (`meta.versionId`, else `meta.lastUpdated`). Where it got to is kept in the store
-// (a cursor per resource type), so a restart neither misses nor repeats; the first start begins at
-// that moment rather than reading the whole record history.
+// (a cursor per resource type, compared as points in time; searched `ge` two seconds before it and
+// sorted by `_lastUpdated`, repeats recognised by their keys); the first start begins five minutes
+// back rather than reading the whole record history. OsteoCT's own results coming back are ignored.
 public import Foundation
 import Logging
 public import ServiceLifecycle
@@ -32,47 +33,62 @@ public struct EHRPoller: Service {
         for type in Self.types {
             let cursorName = "ehr-poll-\(type)"
             do {
-                guard let since = try await service.store.cursor(cursorName) else {
-                    // First start: from now on.
-                    try await service.store.setCursor(cursorName, ScreeningImport.instant(now))
+                guard let sinceText = try await service.store.cursor(cursorName), let since = Self.date(sinceText) else {
+                    // First start: from a few minutes back (OsteoCT's clock may run ahead of the EHR's).
+                    try await service.store.setCursor(cursorName, ScreeningImport.instant(now.addingTimeInterval(-300)))
                     continue
                 }
-                let found = try await ehr.searchAll("\(type)?_lastUpdated=gt\(OsteoCTService.formEncoded(since))&_count=100")
+                // `ge` a little before the cursor: an item stamped at the same instant but committed
+                // later is not missed; items seen before are recognised by their event keys.
+                let bound = ScreeningImport.instant(since.addingTimeInterval(-2))
+                let found = try await ehr.searchAll("\(type)?_lastUpdated=ge\(OsteoCTService.formEncoded(bound))&_sort=_lastUpdated&_count=100")
                 var newest = since
                 for case .object(let r) in found {
                     guard case .string(let id)? = r["id"], OsteoCTService.isFHIRId(id) else { continue }
-                    var updated = "", version = ""
+                    var updatedText = "", version = ""
                     if case .object(let meta)? = r["meta"] {
-                        if case .string(let u)? = meta["lastUpdated"] { updated = u }
+                        if case .string(let u)? = meta["lastUpdated"] { updatedText = u }
                         if case .string(let v)? = meta["versionId"] { version = v }
                     }
-                    if updated > newest { newest = updated }
-                    let key = "poll:\(type)/\(id)/\(version.isEmpty ? updated : version)"
-                    if type == "ImagingStudy" {
-                        guard let uid = OsteoCTService.studyInstanceUID(r), OsteoCTService.isDICOMUID(uid) else { continue }
-                        if case .string(let s)? = r["status"], s != "available" { continue }
-                        var patient: String?
-                        if case .object(let subject)? = r["subject"], case .string(let ref)? = subject["reference"], ref.hasPrefix("Patient/") { patient = String(ref.dropFirst(8)) }
-                        var instances = 1
-                        if case .number(let n)? = r["numberOfInstances"], n >= 1 { instances = Int(n) }
-                        let outcome = try await service.studyAnnounced(source: "poll", eventKey: key, studyUID: uid, version: instances, patientID: patient, mrn: nil)
-                        if outcome == .queued || outcome == .requeued { handled += 1 }
-                    } else {
-                        var patient: String?
-                        for k in ["subject", "patient"] {
-                            if case .object(let s)? = r[k], case .string(let ref)? = s["reference"], ref.hasPrefix("Patient/") { patient = String(ref.dropFirst(8)) }
-                        }
-                        guard let patient, OsteoCTService.isFHIRId(patient) else { continue }
-                        let outcome = try await service.recordChanged(source: "poll", eventKey: key, patientID: patient)
-                        if outcome == .queued || outcome == .requeued { handled += 1 }
+                    if let u = Self.date(updatedText), u > newest { newest = u }
+                    let key = "poll:\(type)/\(id)/\(version.isEmpty ? updatedText : version)"
+                    // One bad item is skipped, not allowed to stop the poll of its type.
+                    let outcome: IntakeOutcome?
+                    do { outcome = try await handle(type: type, resource: r, key: key) } catch {
+                        if case .store = error { throw error }   // the store failing stops this poll; the cursor stays
+                        service.logger.notice("EHR poll: an item was skipped", metadata: ["type": "\(type)"])
+                        outcome = nil
                     }
+                    if outcome == .queued || outcome == .requeued { handled += 1 }
                 }
-                // The cursor moves only after every item up to it was handed over.
-                if newest > since { try await service.store.setCursor(cursorName, newest) }
+                if newest > since { try await service.store.setCursor(cursorName, ScreeningImport.instant(newest)) }
             } catch {
-                service.logger.warning("EHR poll failed; the next poll tries again from the same point", metadata: ["type": "\(type)", "error": "\(error)"])
+                // The reason is not logged: it may quote the EHR's answer.
+                service.logger.warning("EHR poll failed; the next poll tries again from the same point", metadata: ["type": "\(type)"])
             }
         }
         return handled
+    }
+
+    /// One item to the intake: a CT study, or a change to a woman's record. Nil when skipped.
+    func handle(type: String, resource r: [String: AnyJSON], key: String) async throws(ServiceError) -> IntakeOutcome? {
+        guard type == "ImagingStudy" else { return try await service.recordChanged(source: "poll", eventKey: key, resource: r) }
+        guard let uid = OsteoCTService.studyInstanceUID(r), OsteoCTService.isDICOMUID(uid) else { return nil }
+        if case .string(let s)? = r["status"], s != "available" { return nil }
+        var patient: String?
+        if case .object(let subject)? = r["subject"], case .string(let ref)? = subject["reference"], ref.hasPrefix("Patient/") { patient = String(ref.dropFirst(8)) }
+        guard patient.map(OsteoCTService.isFHIRId) ?? true else { return nil }
+        var instances = 1
+        if case .number(let n)? = r["numberOfInstances"], n >= 1 { instances = Int(n) }
+        return try await service.studyAnnounced(source: "poll", eventKey: key, studyUID: uid, version: instances, patientID: patient, mrn: nil)
+    }
+
+    /// A FHIR instant (any offset, with or without fractions) as a point in time.
+    static func date(_ s: String) -> Date? {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let d = f.date(from: s) { return d }
+        f.formatOptions = [.withInternetDateTime]
+        return f.date(from: s)
     }
 }

@@ -11,6 +11,10 @@ import Screening
 /// What happened to an announcement.
 public enum IntakeOutcome: String, Sendable, Equatable {
     case queued, requeued, duplicate, alreadyScreened, noPatient
+    /// OsteoCT's own result coming back from the EHR: never a reason to re-score.
+    case ownResult
+    /// She was screened before OsteoCT kept the CT part of its analyses: no re-score without the CT.
+    case cannotRescore
 }
 
 extension OsteoCTService {
@@ -53,19 +57,36 @@ extension OsteoCTService {
     /// A change to a woman's record (a new Observation, Condition, medication…): when she has been
     /// screened, her newest screened study is re-scored with the new record, the CT part kept.
     /// Changes that arrive while a re-score waits are folded into it.
-    public func recordChanged(source: String, eventKey: String, patientID: String) async throws(ServiceError) -> IntakeOutcome {
-        guard Self.isFHIRId(patientID) else { throw .refused(status: 422, "the patient reference is not a FHIR id") }
+    public func recordChanged(source: String, eventKey: String, resource: [String: AnyJSON]) async throws(ServiceError) -> IntakeOutcome {
+        // The results OsteoCT wrote (its Observations carry its business identifiers) come back
+        // through the same notifications and searches: re-scoring on them would never end.
+        if isOsteoCTResult(resource) { return .ownResult }
+        var patient: String?
+        for key in ["subject", "patient"] {
+            if case .object(let r)? = resource[key], case .string(let ref)? = r["reference"], ref.hasPrefix("Patient/") { patient = String(ref.dropFirst(8)) }
+        }
+        guard let patientID = patient, Self.isFHIRId(patientID) else { return .noPatient }
         if try await store.eventSeen(key: eventKey) {
             metrics.event(source: source, new: false)
             return .duplicate
         }
         guard let study = try await store.screenedStudies(patientID: patientID).first else { return .noPatient }
+        guard try await store.latestArtifacts(studyUID: study) != nil else { return .cannotRescore }
         let json = String(decoding: (try? JSONEncoder().encode(RescoreJob(studyUID: study, patientID: patientID))) ?? Data(), as: UTF8.self)
         // The version orders re-scores (milliseconds): each change is newer than the last.
         let outcome = try await store.recordEventAndEnqueue(source: source, eventKey: eventKey, summary: "record changed", studyUID: study, kind: "rescore",
                                                             subjectKey: "study:\(study)", version: Int(Date().timeIntervalSince1970 * 1000),
                                                             patientID: patientID, payload: json)
         return handled(outcome, source: source)
+    }
+
+    /// Whether a resource is one OsteoCT produced (an identifier in the site's OsteoCT system).
+    func isOsteoCTResult(_ r: [String: AnyJSON]) -> Bool {
+        guard case .array(let ids)? = r["identifier"] else { return false }
+        return ids.contains { i in
+            if case .object(let o) = i, case .string(let system)? = o["system"] { return system == configuration.site.identifierSystem }
+            return false
+        }
     }
 
     /// What an event's recording and queueing came to (nil: the event was seen before).

@@ -39,7 +39,11 @@ extension OsteoCTService {
         if case .object(let ref)? = value("subscription", in: parameters), case .string(let r)? = ref["reference"] { subscription = r }
         // The EHR's count of events so far: more than OsteoCT has seen means some were lost.
         var eventsSince: Int?
-        if case .string(let n)? = value("events-since-subscription-start", in: parameters) { eventsSince = Int(n) }
+        switch value("events-since-subscription-start", in: parameters) {
+        case .string(let n)?: eventsSince = Int(n)
+        case .number(let n)?: eventsSince = Int(n)
+        default: break
+        }
         guard type == "event-notification" else {
             metrics.event(source: "subscription-\(type)", new: true)
             let missed = try await checkGap(subscription: subscription, eventsSince: eventsSince, numbers: [])
@@ -76,17 +80,17 @@ extension OsteoCTService {
     /// find what they announced. Returns how many were missed.
     func checkGap(subscription: String, eventsSince: Int?, numbers: [Int]) async throws -> Int {
         let cursor = "subscription-events:" + subscription
-        let seen = Int(try await store.cursor(cursor) ?? "0") ?? 0
-        let high = max(seen, numbers.max() ?? 0)
+        // Raised atomically: concurrent notifications never move it back.
+        let before = try await store.raiseCursor(cursor, to: numbers.max() ?? 0)
+        let high = max(before, numbers.max() ?? 0)
         let missed = max(0, (eventsSince ?? high) - high)
-        let mark = max(high, eventsSince ?? 0)
-        if mark > seen { try await store.setCursor(cursor, String(mark)) }
+        if missed > 0 { _ = try await store.raiseCursor(cursor, to: eventsSince ?? high) }
         if missed > 0 {
             metrics.missedEvents(missed)
             logger.warning("subscription events were missed", metadata: ["subscription": "\(subscription)", "missed": "\(missed)"])
             if ehr != nil && configuration.ehrPollSeconds > 0 {
                 let poller = EHRPoller(service: self)
-                Task { await poller.pollOnce() }
+                Task { await poller.pollOnce() }   // one extra poll (the regular poller runs anyway)
             }
         }
         return missed
@@ -150,17 +154,14 @@ extension OsteoCTService {
             }
         }
         guard let resource else {
+            // Deleted since (the EHR answered 404), or no EHR to read it from.
+            if ehr != nil { return .noPatient }
             throw OutcomeError(.unprocessableContent, code: "not-supported", "id-only notification but no EHR is configured to read \(type)/\(id) from")
         }
-        var patient: String?
-        for key in ["subject", "patient"] {
-            if case .object(let r)? = resource[key], case .string(let ref)? = r["reference"], ref.hasPrefix("Patient/") { patient = String(ref.dropFirst(8)) }
-        }
-        guard let patient else { return .noPatient }
         do {
-            return try await recordChanged(source: "subscription-\(type)", eventKey: "subscription:\(subscription):\(number)", patientID: patient)
+            return try await recordChanged(source: "subscription-\(type)", eventKey: "subscription:\(subscription):\(number)", resource: resource)
         } catch {
-            throw OutcomeError(.unprocessableContent, code: "value", "\(error)")
+            throw OutcomeError(.serviceUnavailable, code: "transient", "\(error)")
         }
     }
 

@@ -129,7 +129,7 @@ extension OsteoCTService {
             if !entity.isEmpty { e["entity"] = .array(entity) }
             return .object(["fullUrl": .string("\(base)/AuditEvent/audit-\(row.id)"), "resource": .object(e), "search": .object(["mode": .string("match")])])
         }
-        var bundle: [String: AnyJSON] = ["resourceType": .string("Bundle"), "type": .string("searchset"), "total": .number(Double(rows.count)),
+        var bundle: [String: AnyJSON] = ["resourceType": .string("Bundle"), "type": .string("searchset"),
                                          "link": .array([.object(["relation": .string("self"), "url": .string("\(base)/AuditEvent?patient=Patient/\(p)&_count=\(count)")])])]
         if !entries.isEmpty { bundle["entry"] = .array(entries) }
         return try fhirResponse(Array(try Self.encoder.encode(AnyJSON.object(bundle))), request)

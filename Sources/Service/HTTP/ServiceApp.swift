@@ -259,6 +259,23 @@ struct JWKSClient: JWKSFetching {
 }
 
 extension OsteoCTService {
+    /// Creates the Subscription unless one was created and accepted before (its id is kept in the
+    /// store only when the EHR set it requested or active); a failure is tried at the next start.
+    func subscribeOnce(topic: String) async {
+        guard (try? await store.cursor("subscription")) == nil else { return }
+        do {
+            let created = try await subscribe(topic: topic, content: configuration.subscriptionContent)
+            guard ["requested", "active"].contains(created.status) else {
+                logger.warning("the EHR set the Subscription to \(created.status) (handshake failed?); tried again at the next start")
+                return
+            }
+            try await store.setCursor("subscription", created.id)
+            logger.notice("Subscription/\(created.id) created on the EHR (\(created.status))")
+        } catch {
+            logger.warning("the Subscription could not be created; it is tried again at the next start")
+        }
+    }
+
     /// `osteoct serve`: the HTTP server, the workers and (when configured) the Orthanc follower,
     /// until SIGTERM or SIGINT; then, in reverse order, the follower stops, the workers terminate a
     /// running analysis (its job goes back to the queue for the next start), and the server finishes
@@ -270,19 +287,11 @@ extension OsteoCTService {
         if let ehr = service.ehr {
             for problem in await ehr.checkCapabilities() { logger.warning("EHR: \(problem)") }
         }
-        // The Subscription, once: its id is kept in the store.
-        if let topic = configuration.subscriptionTopic, (try? await store.cursor("subscription")) == nil {
-            do {
-                let created = try await service.subscribe(topic: topic, content: configuration.subscriptionContent)
-                try await store.setCursor("subscription", created.id)
-                logger.notice("Subscription/\(created.id) created on the EHR (\(created.status))")
-            } catch {
-                logger.warning("the Subscription could not be created; it is tried again at the next start", metadata: ["error": "\(error)"])
-            }
-        }
         let scheme = configuration.tlsCertificate == nil ? "http" : "https"
         let app = try service.application { port in
             await onListening("\(scheme)://\(configuration.host):\(port ?? configuration.port)")
+            // The Subscription, once, now that the handshake can reach the service.
+            if let topic = configuration.subscriptionTopic { Task { await service.subscribeOnce(topic: topic) } }
         }
         var services: [any ServiceLifecycle.Service] = [app, JobRunner(service: service), STOWStableStudies(service: service)]
         if let orthanc = configuration.orthancURL { services.append(OrthancChanges(service: service, baseURL: orthanc)) }

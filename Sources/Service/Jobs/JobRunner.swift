@@ -154,7 +154,10 @@ public struct JobRunner: Service {
         guard let payload = try? JSONDecoder().decode(AnalyzeJob.self, from: Data(job.payload.utf8)) else {
             throw JobFailure(message: "the job's payload is not an analyze job", retryable: false)
         }
-        // A newer version of the study already screened (this job was retried or replayed late): done.
+        // Run again after it stored its result (a crash or lost lease after saving): only make sure
+        // the delivery is queued.
+        if let done = try await service.store.screening(forJob: job.id) { try await ensureDelivery(done.id); return }
+        // This version or a newer one already screened by another job (a late retry or replay): done.
         if try await service.store.isScreened(studyUID: payload.studyUID, version: job.version) { return }
         let earlier = try await service.store.screeningCount(studyUID: payload.studyUID)
         let dir = (c.jobsDirectory as NSString).appendingPathComponent("job-\(job.id)")
@@ -199,10 +202,9 @@ public struct JobRunner: Service {
         guard screening.studyUID == payload.studyUID else {
             throw JobFailure(message: "the analysed study is \(screening.studyUID), not the one the job names", retryable: false)
         }
-        try await service.store.save(screening, resources: resources, artifacts: ScreeningImport.artifacts(folder: out))
-        if service.ehr != nil {
-            let json = String(decoding: try JSONEncoder().encode(DeliverJob(screeningID: screening.id)), as: UTF8.self)
-            _ = try await service.store.enqueue(kind: "deliver", subjectKey: "deliver:\(screening.id)", version: 1, payload: json)
+        if try await !service.store.save(screening, resources: resources, artifacts: ScreeningImport.artifacts(folder: out), job: job.id,
+                                         deliver: service.ehr != nil) {
+            service.logger.notice("analysis not stored: a newer screening of the study was stored meanwhile", metadata: ["job": "\(job.id)"])
         }
         if let dicomOut, let web = service.dicomweb {
             try await storeResults(folder: dicomOut, study: payload.studyUID, web: web)
@@ -233,8 +235,9 @@ public struct JobRunner: Service {
         guard let payload = try? JSONDecoder().decode(RescoreJob.self, from: Data(job.payload.utf8)) else {
             throw JobFailure(message: "the job's payload is not a re-score job", retryable: false)
         }
+        if let done = try await service.store.screening(forJob: job.id) { try await ensureDelivery(done.id); return }
         guard let (earlier, files) = try await service.store.latestArtifacts(studyUID: payload.studyUID) else {
-            throw JobFailure(message: "the study has no stored analysis to re-score from", retryable: false)
+            throw JobFailure(message: "the study's newest screening kept no CT part to re-score from", retryable: false)
         }
         let count = try await service.store.screeningCount(studyUID: payload.studyUID)
         let dir = (c.jobsDirectory as NSString).appendingPathComponent("job-\(job.id)")
@@ -260,12 +263,18 @@ public struct JobRunner: Service {
         do { (screening, resources) = try ScreeningImport.load(folder: out, version: earlier.studyVersion, revision: count + 1) } catch {
             throw JobFailure(message: error.description, retryable: false)
         }
-        try await service.store.save(screening, resources: resources, artifacts: ScreeningImport.artifacts(folder: out))
-        if service.ehr != nil {
-            let json = String(decoding: try JSONEncoder().encode(DeliverJob(screeningID: screening.id)), as: UTF8.self)
-            _ = try await service.store.enqueue(kind: "deliver", subjectKey: "deliver:\(screening.id)", version: 1, payload: json)
+        if try await !service.store.save(screening, resources: resources, artifacts: ScreeningImport.artifacts(folder: out), job: job.id,
+                                         deliver: service.ehr != nil) {
+            service.logger.notice("re-score not stored: a newer screening of the study was stored meanwhile", metadata: ["job": "\(job.id)"])
         }
         try? fm.removeItem(atPath: dir)
+    }
+
+    /// Queues the delivery of a stored screening unless it is queued or done already.
+    func ensureDelivery(_ screeningID: String) async throws {
+        guard service.ehr != nil else { return }
+        let json = String(decoding: try JSONEncoder().encode(DeliverJob(screeningID: screeningID)), as: UTF8.self)
+        _ = try await service.store.enqueue(kind: "deliver", subjectKey: "deliver:\(screeningID)", version: 1, payload: json)
     }
 
     /// Her record as a file: the one given, else read from the EHR into `dir/record.json`.

@@ -61,7 +61,7 @@ extension OsteoCTService {
                     try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
                     // Written under a temporary name and renamed: a half-written file is never seen.
                     let target = (dir as NSString).appendingPathComponent(sop + ".dcm")
-                    let temporary = target + ".part"
+                    let temporary = target + "." + UUID().uuidString + ".part"
                     try Data(bytes).write(to: URL(fileURLWithPath: temporary))
                     _ = try? fm.removeItem(atPath: target)
                     try fm.moveItem(atPath: temporary, toPath: target)
@@ -86,6 +86,7 @@ extension OsteoCTService {
                 .object(["00081197": element("US", .number(0xC000))])   // Failure: cannot understand
             })])
         }
+        if stored.isEmpty && failed == 0 { throw OutcomeError(.badRequest, code: "required", "the upload holds no part") }
         let status: HTTPResponse.Status = stored.isEmpty ? .conflict : (failed > 0 ? .accepted : .ok)
         return try Self.json(AnyJSON.object(response), status: status, contentType: "application/dicom+json")
     }
@@ -141,7 +142,7 @@ public struct STOWStableStudies: Service {
                 if outcome == .queued || outcome == .requeued { queued += 1 }
                 if outcome == .noPatient { await unmatched.insert(key) }
             } catch {
-                service.logger.warning("pushed study not announced", metadata: ["error": "\(error)"])
+                service.logger.warning("pushed study not announced; tried again at the next scan")
             }
         }
         return queued

@@ -154,6 +154,11 @@ public final class Store: Sendable {
                 );
                 """)
         }
+        // v3: which job stored a screening, so a job run again after a crash finds its result.
+        m.registerMigration("v3") { db in
+            try db.execute(sql: "ALTER TABLE screening ADD COLUMN job_id INTEGER")
+            try db.execute(sql: "CREATE INDEX screening_job ON screening (job_id)")
+        }
         return m
     }
 }
@@ -169,7 +174,7 @@ public struct StoredScreening: Sendable {
     public var studyUID: String
     /// The study's version: a later version (images that arrived after the analysis) replaces it.
     public var studyVersion: Int
-    /// 1 for the study version's first screening; 2, 3, … for re-scores (a changed record) and re-runs.
+    /// 1 for the study's first screening; 2, 3, … for every later one (a changed record, late images).
     public var revision: Int = 1
     public var issued: String
     public var storedAt: Date
@@ -203,8 +208,11 @@ public struct StoredResource: Sendable, Equatable {
 extension Store {
     /// Stores a screening and its resources in one transaction (returns false, writing nothing, when
     /// this version of the study or a newer one is already stored).
+    /// `job`: the job storing it (found again by `screening(forJob:)`); `deliver`: queue its delivery
+    /// to the EHR in the same transaction, so a stored screening is never left undelivered.
     @discardableResult
-    public func save(_ s: StoredScreening, resources: [StoredResource], artifacts: [(name: String, bytes: [UInt8])] = []) async throws(ServiceError) -> Bool {
+    public func save(_ s: StoredScreening, resources: [StoredResource], artifacts: [(name: String, bytes: [UInt8])] = [],
+                     job: Int64? = nil, deliver: Bool = false) async throws(ServiceError) -> Bool {
         let card: String
         do { card = String(decoding: try JSONEncoder().encode(s.cardInput), as: UTF8.self) } catch {
             throw .store("cannot encode the card input: \(error)")
@@ -223,10 +231,14 @@ extension Store {
             try db.execute(sql: "DELETE FROM resource WHERE screening_id IN (\(older))", arguments: olderArgs)
             if !artifacts.isEmpty { try db.execute(sql: "DELETE FROM artifact WHERE screening_id IN (\(older))", arguments: olderArgs) }
             try db.execute(sql: """
-                INSERT INTO screening (id, patient_id, study_uid, study_version, revision, issued, stored_at, category, card_input, bundle_json, report_html)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO screening (id, patient_id, study_uid, study_version, revision, issued, stored_at, category, card_input, bundle_json, report_html, job_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [s.id, s.patientID, s.studyUID, s.studyVersion, s.revision, s.issued, s.storedAt.timeIntervalSince1970, s.category, card,
-                                 Data(s.bundleJSON), s.reportHTML.map { Data($0) }])
+                                 Data(s.bundleJSON), s.reportHTML.map { Data($0) }, job])
+            if deliver {
+                _ = try Self.enqueue(db, kind: "deliver", subjectKey: "deliver:\(s.id)", version: 1, patientID: nil,
+                                     payload: #"{"screeningID":"\#(s.id)"}"#, now: Date())
+            }
             for r in resources {
                 try db.execute(sql: """
                     INSERT OR REPLACE INTO resource (type, id, screening_id, patient_id, identifier, last_updated, json)
@@ -243,13 +255,13 @@ extension Store {
     /// The CT part of the newest screening of a study that has one (for re-scoring without the CT):
     /// the screening and its files (study.json, measurements.json, qc/…).
     public func latestArtifacts(studyUID: String) async throws(ServiceError) -> (screening: StoredScreening, files: [(name: String, bytes: [UInt8])])? {
-        guard let s = try await screenings(sql: """
-            SELECT * FROM screening WHERE study_uid = ? AND id IN (SELECT screening_id FROM artifact)
-            ORDER BY study_version DESC, revision DESC LIMIT 1
-            """, arguments: [studyUID]).first else { return nil }
+        // The newest screening of the study, and only if it kept its CT part.
+        guard let s = try await screenings(sql: "SELECT * FROM screening WHERE study_uid = ? ORDER BY study_version DESC, revision DESC LIMIT 1",
+                                           arguments: [studyUID]).first else { return nil }
         let files: [(String, Data)] = try await read { db in
             try Row.fetchAll(db, sql: "SELECT name, bytes FROM artifact WHERE screening_id = ? ORDER BY name", arguments: [s.id]).map { ($0["name"], $0["bytes"]) }
         }
+        guard !files.isEmpty else { return nil }
         return (s, files.map { (name: $0.0, bytes: [UInt8]($0.1)) })
     }
 
@@ -260,7 +272,12 @@ extension Store {
         }
     }
 
-    /// How many versions of the study have been screened.
+    /// The screening a job stored, if it got that far (a job run again after a crash).
+    public func screening(forJob job: Int64) async throws(ServiceError) -> StoredScreening? {
+        try await screenings(sql: "SELECT * FROM screening WHERE job_id = ? LIMIT 1", arguments: [job]).first
+    }
+
+    /// How many screenings (versions and revisions) of the study are stored.
     public func screeningCount(studyUID: String) async throws(ServiceError) -> Int {
         try await read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM screening WHERE study_uid = ?", arguments: [studyUID]) ?? 0 }
     }
@@ -390,6 +407,18 @@ extension Store {
 extension Store {
     public func cursor(_ name: String) async throws(ServiceError) -> String? {
         try await read { db in try String.fetchOne(db, sql: "SELECT value FROM cursor WHERE name = ?", arguments: [name]) }
+    }
+
+    /// Raises a numeric cursor to `value` if it is below; returns the cursor's value before.
+    public func raiseCursor(_ name: String, to value: Int) async throws(ServiceError) -> Int {
+        try await write { db in
+            let before = Int(try String.fetchOne(db, sql: "SELECT value FROM cursor WHERE name = ?", arguments: [name]) ?? "0") ?? 0
+            if value > before {
+                try db.execute(sql: "INSERT INTO cursor (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                               arguments: [name, String(value)])
+            }
+            return before
+        }
     }
 
     public func setCursor(_ name: String, _ value: String) async throws(ServiceError) {
