@@ -3,11 +3,13 @@
 //   POST /fhir/auth/token            SMART Backend Services (client assertion RS384/ES384) when clients are registered
 //   GET  /fhir/{type}/{id}, /fhir/{type}?patient=&subject=&identifier=&_id=&_lastUpdated=&_count=   (paged, `next` links)
 //   PUT  /fhir/{type}/{id}           create or update (seed patients, ImagingStudies; no token needed: the EHR's own users)
-//   POST /fhir                       transaction Bundle: conditional creates (ifNoneExist) resolved, urn:uuid references rewritten
+//   POST /fhir                       transaction Bundle: conditional creates (ifNoneExist) resolved, urn:uuid references
+//                                    rewritten; conditional updates (PUT Type?identifier=…)
 //   POST /fhir/Subscription          R4 Subscriptions Backport rest-hook: handshake, then an event
 //                                    notification (id-only or full-resource) for every ImagingStudy,
 //                                    Observation, Condition, medication or family history PUT
 //   GET  /_test/counts               resources per type (tests check nothing was written twice)
+//   GET  /_test/all/{type}           every resource of a type, without a token (tests only)
 //   POST /_test/outage               {"status": 503, "seconds": 60}: answer every FHIR call with that status for a while
 // Not an EHR: no persistence, no access control beyond the token, no search beyond the above.
 import AsyncHTTPClient
@@ -135,6 +137,9 @@ public struct TestEHR: Sendable {
         }
         router.post("/fhir/auth/token") { request, _ in try await token(request) }
         router.get("/_test/counts") { _, _ in try Self.json(.object(await store.counts().mapValues { .number(Double($0)) })) }
+        router.get("/_test/all/{type}") { _, context in
+            try Self.json(.array(await store.all(try context.parameters.require("type")).map { AnyJSON.object($0) }))
+        }
         router.post("/_test/outage") { request, _ in
             let body = try await request.body.collect(upTo: 4096)
             guard case .object(let o)? = try? JSONDecoder().decode(AnyJSON.self, from: Data(Array(buffer: body))),
@@ -274,11 +279,20 @@ public struct TestEHR: Sendable {
         // Pass 1: conditional creates resolved to existing or new ids.
         var assigned: [String: String] = [:]     // fullUrl → Type/id
         var plan: [(type: String, id: String, resource: [String: AnyJSON], condition: String?, exists: Bool)] = []
+        var updates: [(type: String, id: String, resource: [String: AnyJSON], created: Bool)] = []
         for case .object(let e) in entries {
-            guard case .object(let req)? = e["request"], case .string(let method)? = req["method"], method == "POST",
+            guard case .object(let req)? = e["request"], case .string(let method)? = req["method"],
                   case .string(let url)? = req["url"], case .object(let r)? = e["resource"] else {
-                return Self.outcome(.badRequest, "the test EHR takes POST entries only")
+                return Self.outcome(.badRequest, "every entry needs request.method, request.url and a resource")
             }
+            if method == "PUT" {
+                // A conditional update (Type?identifier=…): the match is updated, or one is created.
+                let type = String(url.split(separator: "?").first ?? "")
+                guard url.contains("?") else { return Self.outcome(.badRequest, "the test EHR takes conditional PUTs only") }
+                if let found = await store.existing(type, condition: url) { updates.append((type, found, r, false)) } else { updates.append((type, await store.newID(), r, true)) }
+                continue
+            }
+            guard method == "POST" else { return Self.outcome(.badRequest, "the test EHR takes POST and conditional PUT entries") }
             var condition: String?
             if case .string(let c)? = req["ifNoneExist"] { condition = url + "?" + c }
             var id: String, exists = false
@@ -299,6 +313,11 @@ public struct TestEHR: Sendable {
             // its own results coming back for a change to her record.
             if Self.notifiedTypes.contains(p.type) { await notify(focus: "\(p.type)/\(p.id)", resource: stored) }
             responses.append(.object(["response": .object(["status": .string("201 Created"), "location": .string("\(p.type)/\(p.id)/_history/1")])]))
+        }
+        for u in updates {
+            guard case .object(let r) = Self.rewrite(.object(u.resource), assigned) else { continue }
+            _ = await store.put(u.type, u.id, r)
+            responses.append(.object(["response": .object(["status": .string(u.created ? "201 Created" : "200 OK"), "location": .string("\(u.type)/\(u.id)")])]))
         }
         return try Self.json(.object(["resourceType": .string("Bundle"), "type": .string("transaction-response"), "entry": .array(responses)]),
                              contentType: "application/fhir+json")

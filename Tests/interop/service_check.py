@@ -159,6 +159,11 @@ if wait(lambda: ehr_counts().get("RiskAssessment", 0) == 2, 60, "the re-scored R
     check(new is not None and "-r2-" in ident, f"after the record change /fhir serves one RiskAssessment, the re-score ({ident})")
     check(took < 15, f"re-scored without the CT in {took:.1f} s (the CT analysis takes ~17 s)")
     check(jobs().get("done", 0) == before_jobs.get("done", 0) + 2, f"one rescore and one delivery job ({jobs()})")
+    flags = get_json(f"{EHR}/_test/all/Flag")
+    statuses = sorted((f["identifier"][0]["value"].split("-")[-2] if "-r2-" in f["identifier"][0]["value"] else "r1", f["status"]) for f in flags)
+    check(statuses == [("r1", "inactive"), ("r2", "active")], f"the earlier alert Flag retired (inactive), the new one active: {statuses}")
+    srs = get_json(f"{EHR}/_test/all/ServiceRequest")
+    check(sorted(r["status"] for r in srs) == ["draft", "revoked"], f"the earlier draft referral revoked, the new one draft: {sorted(r['status'] for r in srs)}")
 
 # 4. DICOM results in the PACS
 uid = study["identifier"][0]["value"].replace("urn:oid:", "")

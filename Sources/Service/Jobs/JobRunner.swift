@@ -16,6 +16,7 @@ import DICOM
 public import Foundation
 import Logging
 public import ServiceLifecycle
+import Screening
 
 /// What an `analyze` job carries.
 public struct AnalyzeJob: Codable, Sendable, Equatable {
@@ -301,7 +302,26 @@ public struct JobRunner: Service {
         guard let screening = try await service.store.screening(id: payload.screeningID) else {
             throw JobFailure(message: "screening \(payload.screeningID) is not in the store", retryable: false)
         }
-        do { _ = try await ehr.transaction(screening.bundleJSON) } catch {
+        // A later screening retires the earlier one's Flag and draft referral in the same transaction.
+        var bundle = screening.bundleJSON
+        if let previous = try await service.store.previousScreening(before: screening) {
+            let system = service.configuration.site.identifierSystem
+            var retirements: [AnyJSON] = []
+            for item in Supersede.retirable(in: previous.bundleJSON, identifierSystem: system) {
+                let found: [AnyJSON]
+                do { found = try await ehr.searchAll("\(item.type)?identifier=\(OsteoCTService.formEncoded(system + "|" + item.identifier))", maxPages: 1) } catch {
+                    throw JobFailure(message: "reading the earlier \(item.type) back: \(error.message)", retryable: error.retryable)
+                }
+                guard found.count == 1, case .object(let current)? = found.first,
+                      let entry = Supersede.retirement(type: item.type, identifier: item.identifier, system: system, current: current) else { continue }
+                retirements.append(entry)
+            }
+            guard let combined = Supersede.appending(retirements, to: bundle) else {
+                throw JobFailure(message: "the stored Bundle does not decode", retryable: false)
+            }
+            bundle = combined
+        }
+        do { _ = try await ehr.transaction(bundle) } catch {
             throw JobFailure(message: "writing the results to the EHR: \(error.message)", retryable: error.retryable)
         }
     }

@@ -272,6 +272,14 @@ extension Store {
         }
     }
 
+    /// The screening of the same study stored just before `s` (an earlier version or revision).
+    public func previousScreening(before s: StoredScreening) async throws(ServiceError) -> StoredScreening? {
+        try await screenings(sql: """
+            SELECT * FROM screening WHERE study_uid = ? AND (study_version < ? OR (study_version = ? AND revision < ?))
+            ORDER BY study_version DESC, revision DESC LIMIT 1
+            """, arguments: [s.studyUID, s.studyVersion, s.studyVersion, s.revision]).first
+    }
+
     /// The screening a job stored, if it got that far (a job run again after a crash).
     public func screening(forJob job: Int64) async throws(ServiceError) -> StoredScreening? {
         try await screenings(sql: "SELECT * FROM screening WHERE job_id = ? LIMIT 1", arguments: [job]).first
