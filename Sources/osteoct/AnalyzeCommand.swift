@@ -161,7 +161,10 @@ struct AnalyzeCommand: ParsableCommand {
                                                        })
         } else {
             // The CT part as the earlier analysis left it: its measurements and every picture and map.
-            ctFile = try Self.readJSON(MeasurementsFile.self, (study as NSString).appendingPathComponent("measurements.json"), what: "the earlier analysis's measurements")
+            var earlier = try Self.readJSON(MeasurementsFile.self, (study as NSString).appendingPathComponent("measurements.json"), what: "the earlier analysis's measurements")
+            // What depends on her height and weight is worked out again from the new record.
+            earlier.bodyComposition?.applyAnthropometrics(height_m: features["height"].map { $0 / 100 }, bmi: features["bmi"])
+            ctFile = earlier
             maps = Self.earlierPictures(study)
             dicomFiles = []
         }

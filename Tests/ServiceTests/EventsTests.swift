@@ -59,9 +59,24 @@ struct EventsTests {
                                      body: notification(type: "event-notification", events: [("7", "https://ehr.example.org/fhir/ImagingStudy/ct1"), ("8", "ImagingStudy/ct1")], include: imagingStudy)) { r in
                 #expect(String(buffer: r.body) == #"{"outcomes":["duplicate","alreadyScreened"]}"#)
             }
-            // A heartbeat saying 12 events were sent when OsteoCT saw up to number 8: 4 missed, said once.
+            // A record change for p7 while her CT waits for analysis: a re-score queued behind it.
+            let obs = #"{"resourceType": "Observation", "id": "w1", "status": "final", "subject": {"reference": "Patient/p7"}, "code": {"text": "weight"}}"#
+            let change = notification(type: "event-notification", events: [("9", "https://ehr.example.org/fhir/Observation/w1")], include: nil)
+            var withObs = String(buffer: change)
+            withObs = withObs.replacingOccurrences(of: "]}", with: #", {"fullUrl": "https://ehr.example.org/fhir/Observation/w1", "resource": \#(obs), "request": {"method": "PUT", "url": "Observation/w1"}, "response": {"status": "200"}}]}"#, options: .backwards, range: withObs.range(of: "]}", options: .backwards))
+            try await client.execute(uri: "/subscriptions/notify", method: .post, headers: auth, body: ByteBuffer(string: withObs)) { r in
+                #expect(String(buffer: r.body) == #"{"outcomes":["queued"]}"#)
+            }
+            // OsteoCT's own Observation coming back: not a change to her record.
+            let own = obs.replacingOccurrences(of: #""id": "w1""#, with: #""id": "w2", "identifier": [{"system": "http://osteoct.org/fhir/sid/screening", "value": "x-obs"}]"#)
+            var ownNote = String(buffer: notification(type: "event-notification", events: [("10", "Observation/w2")]))
+            ownNote = ownNote.replacingOccurrences(of: "]}", with: #", {"fullUrl": "Observation/w2", "resource": \#(own), "request": {"method": "PUT", "url": "Observation/w2"}, "response": {"status": "200"}}]}"#, options: .backwards, range: ownNote.range(of: "]}", options: .backwards))
+            try await client.execute(uri: "/subscriptions/notify", method: .post, headers: auth, body: ByteBuffer(string: ownNote)) { r in
+                #expect(String(buffer: r.body) == #"{"outcomes":["ownResult"]}"#)
+            }
+            // A heartbeat saying 12 events were sent when OsteoCT saw up to number 10: 2 missed, said once.
             try await client.execute(uri: "/subscriptions/notify", method: .post, headers: auth, body: notification(type: "heartbeat", events: [], since: 12)) { r in
-                #expect(String(buffer: r.body) == #"{"missedEvents":4}"#)
+                #expect(String(buffer: r.body) == #"{"missedEvents":2}"#)
             }
             try await client.execute(uri: "/subscriptions/notify", method: .post, headers: auth, body: notification(type: "heartbeat", events: [], since: 12)) { r in
                 #expect(r.status == .ok && r.body.readableBytes == 0)
@@ -75,8 +90,9 @@ struct EventsTests {
                 #expect($0.status == .badRequest)
             }
         }
-        let queued = try await s.store.jobs(state: .queued)
+        let queued = try await s.store.jobs(state: .queued).filter { $0.kind == "analyze" }
         #expect(queued.count == 1 && queued.first?.version == 240 && queued.first?.subjectKey == "study:1.2.826.0.1.3680043.8.498.1")
+        #expect(try await s.store.jobs(state: .queued).filter { $0.kind == "rescore" }.map(\.subjectKey) == ["study:1.2.826.0.1.3680043.8.498.1"])
         let payload = try JSONDecoder().decode(AnalyzeJob.self, from: Data(try #require(queued.first).payload.utf8))
         #expect(payload.patientID == "p7")
         #expect(try await s.store.hasPendingJob(patientID: "p7"))

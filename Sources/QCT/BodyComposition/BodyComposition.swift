@@ -39,6 +39,35 @@ public struct BodyCompositionResult: Codable, Sendable, Equatable {
     public var notes: [String]
 }
 
+extension BodyCompositionResult {
+    static let heightNote = "height unknown: no skeletal muscle index"
+    static let bmiNote = "BMI unknown: the muscle-attenuation cut-off (41 HU below BMI 25, 33 HU above) is not applied"
+
+    /// The parts that depend on the woman's height and BMI (from her record, not the CT): the
+    /// skeletal muscle index and the cut-off findings. Applied again when a re-score brings a new
+    /// height or weight (`analyze --reuse-ct`).
+    public mutating func applyAnthropometrics(height_m: Double?, bmi: Double?) {
+        self.height_m = height_m
+        self.bmi = bmi
+        skeletalMuscleIndex = nil
+        findings = []
+        notes.removeAll { $0 == Self.heightNote || $0 == Self.bmiNote }
+        if let h = height_m, h > 0.5, h < 2.5 {
+            let s = skeletalMuscleArea_cm2 / (h * h)
+            skeletalMuscleIndex = s
+            if s < 38.5 { findings.append("low-smi-prado") }
+            if s < 41 { findings.append("low-smi-martin") }
+        } else {
+            notes.append(Self.heightNote)
+        }
+        if let b = bmi {
+            if muscleMeanHU < (b < 25 ? 41 : 33) { findings.append("low-muscle-attenuation") }
+        } else {
+            notes.append(Self.bmiNote)
+        }
+    }
+}
+
 public enum BodyCompositionAnalyzer {
     static let muscleHU = -29.0...150.0
     static let fatHU = -190.0 ... -30.0
@@ -204,26 +233,13 @@ public enum BodyCompositionAnalyzer {
         guard muscle > 0 else { return nil }
         let sma = Double(muscle) * px_cm2
         let mHU = muscleSum / Double(muscle)
-        var smi: Double?
-        var findings: [String] = []
-        if let h = height_m, h > 0.5, h < 2.5 {
-            let s = sma / (h * h)
-            smi = s
-            if s < 38.5 { findings.append("low-smi-prado") }
-            if s < 41 { findings.append("low-smi-martin") }
-        } else {
-            notes.append("height unknown: no skeletal muscle index")
-        }
-        if let b = bmi {
-            if mHU < (b < 25 ? 41 : 33) { findings.append("low-muscle-attenuation") }
-        } else {
-            notes.append("BMI unknown: the muscle-attenuation cut-off (41 HU below BMI 25, 33 HU above) is not applied")
-        }
-        return (BodyCompositionResult(level: "L3", sliceIndex: k, z_mm: g.world(0, 0, Double(k)).z, skeletalMuscleArea_cm2: sma, muscleMeanHU: mHU,
-                                     intermuscularFatArea_cm2: Double(imat) * px_cm2, subcutaneousFatArea_cm2: Double(satN) * px_cm2,
-                                     visceralFatArea_cm2: Double(vat) * px_cm2, subcutaneousFatMeanHU: satN > 0 ? satSum / Double(satN) : nil,
-                                     visceralFatMeanHU: vat > 0 ? vatSum / Double(vat) : nil, skeletalMuscleIndex: smi, height_m: height_m, bmi: bmi,
-                                     findings: findings, method: methodText, notes: notes), tissue)
+        var result = BodyCompositionResult(level: "L3", sliceIndex: k, z_mm: g.world(0, 0, Double(k)).z, skeletalMuscleArea_cm2: sma, muscleMeanHU: mHU,
+                                           intermuscularFatArea_cm2: Double(imat) * px_cm2, subcutaneousFatArea_cm2: Double(satN) * px_cm2,
+                                           visceralFatArea_cm2: Double(vat) * px_cm2, subcutaneousFatMeanHU: satN > 0 ? satSum / Double(satN) : nil,
+                                           visceralFatMeanHU: vat > 0 ? vatSum / Double(vat) : nil, skeletalMuscleIndex: nil, height_m: nil, bmi: nil,
+                                           findings: [], method: methodText, notes: notes)
+        result.applyAnthropometrics(height_m: height_m, bmi: bmi)
+        return (result, tissue)
     }
 
     /// HU sampled every `step` mm from (cx, cy) (pixel indices) along the direction `angle` until the ray

@@ -70,8 +70,16 @@ extension OsteoCTService {
             metrics.event(source: source, new: false)
             return .duplicate
         }
-        guard let study = try await store.screenedStudies(patientID: patientID).first else { return .noPatient }
-        guard try await store.latestArtifacts(studyUID: study) != nil else { return .cannotRescore }
+        // Her newest screened study; or one being analysed now, which may have read the record
+        // before this change: the re-score then runs after it (one job per study at a time).
+        let study: String
+        if let pending = try await store.pendingAnalysisStudy(patientID: patientID) {
+            study = pending
+        } else {
+            guard let screened = try await store.screenedStudies(patientID: patientID).first else { return .noPatient }
+            guard try await store.latestArtifacts(studyUID: screened) != nil else { return .cannotRescore }
+            study = screened
+        }
         let json = String(decoding: (try? JSONEncoder().encode(RescoreJob(studyUID: study, patientID: patientID))) ?? Data(), as: UTF8.self)
         // The version orders re-scores (milliseconds): each change is newer than the last.
         let outcome = try await store.recordEventAndEnqueue(source: source, eventKey: eventKey, summary: "record changed", studyUID: study, kind: "rescore",

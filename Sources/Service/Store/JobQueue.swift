@@ -164,6 +164,14 @@ extension Store {
         }
     }
 
+    /// The study of a queued or running analysis of this patient, if any.
+    public func pendingAnalysisStudy(patientID: String) async throws(ServiceError) -> String? {
+        try await read { db in
+            try String.fetchOne(db, sql: "SELECT subject_key FROM job WHERE patient_id = ? AND kind = 'analyze' AND state IN ('queued','running','failed') ORDER BY id DESC LIMIT 1",
+                                arguments: [patientID]).map { $0.hasPrefix("study:") ? String($0.dropFirst(6)) : $0 }
+        }
+    }
+
     public func job(id: Int64) async throws(ServiceError) -> Job? {
         try await jobs(where: "id = ?", arguments: [id]).first
     }
