@@ -100,12 +100,14 @@ struct PipelineTests {
         // The EHR answers 503 for a while: the delivery fails, waits its backoff, and goes through after.
         _ = try await service.store.enqueue(kind: "deliver", subjectKey: "deliver-outage", version: 1,
                                            payload: String(decoding: try JSONEncoder().encode(DeliverJob(screeningID: analyzeScreeningID(service))), as: UTF8.self))
-        // Longer than the client's own quick retries (1 s + 2 s), so the job itself fails and backs off.
-        await ehr.store.setOutage(status: 503, seconds: 4.0)
+        // The EHR answers 503 until told otherwise: past the client's own quick retries, so the job
+        // itself fails and backs off; once the EHR is back, the retry goes through.
+        await ehr.store.setOutage(status: 503, seconds: 3600)
         let first = try #require(try await service.store.claim(worker: "w", lease: 30))
         await runner.execute(first, worker: "w")
         #expect(try await service.store.job(id: first.id)?.state == .failed)
-        try await Task.sleep(for: .milliseconds(2500))
+        await ehr.store.setOutage(status: 503, seconds: 0)
+        try await Task.sleep(for: .milliseconds(300))   // the backoff (0.2 s)
         let retry = try #require(try await service.store.claim(worker: "w", lease: 30))
         #expect(retry.id == first.id && retry.attempts == 2)
         await runner.execute(retry, worker: "w")
