@@ -77,7 +77,7 @@ extension OsteoCTService {
             study = pending
         } else {
             guard let screened = try await store.screenedStudies(patientID: patientID).first else { return .noPatient }
-            guard try await store.latestArtifacts(studyUID: screened) != nil else { return .cannotRescore }
+            guard try await store.canRescore(studyUID: screened) else { return .cannotRescore }
             study = screened
         }
         let json = String(decoding: (try? JSONEncoder().encode(RescoreJob(studyUID: study, patientID: patientID))) ?? Data(), as: UTF8.self)

@@ -156,12 +156,9 @@ extension Store {
         }
     }
 
-    /// Whether a job about this patient is queued or running (her CT is being analysed).
+    /// Whether an analysis of this patient's CT is queued or running (her CT is being analysed).
     public func hasPendingJob(patientID: String) async throws(ServiceError) -> Bool {
-        try await read { db in
-            try Bool.fetchOne(db, sql: "SELECT 1 FROM job WHERE patient_id = ? AND kind = 'analyze' AND state IN ('queued','running','failed') LIMIT 1",
-                              arguments: [patientID]) == true
-        }
+        try await pendingAnalysisStudy(patientID: patientID) != nil
     }
 
     /// The study of a queued or running analysis of this patient, if any.

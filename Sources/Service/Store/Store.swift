@@ -265,6 +265,17 @@ extension Store {
         return (s, files.map { (name: $0.0, bytes: [UInt8]($0.1)) })
     }
 
+    /// Whether the study's newest screening kept its CT part (what `latestArtifacts` would return),
+    /// without reading the files.
+    public func canRescore(studyUID: String) async throws(ServiceError) -> Bool {
+        try await read { db in
+            try Bool.fetchOne(db, sql: """
+                SELECT EXISTS (SELECT 1 FROM artifact WHERE screening_id =
+                    (SELECT id FROM screening WHERE study_uid = ? ORDER BY study_version DESC, revision DESC LIMIT 1))
+                """, arguments: [studyUID]) == true
+        }
+    }
+
     /// The studies of a patient with a screening, newest first.
     public func screenedStudies(patientID: String) async throws(ServiceError) -> [String] {
         try await read { db in
